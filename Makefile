@@ -1,0 +1,40 @@
+# The dev loop. Every target installs what it needs first (idempotent: a stamp per pyproject.toml version).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint typecheck eval bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	# torch first, pinned: an unpinned torch pulls a multi-GB CUDA build
+	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,milvus,onnx-export]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: install  ## serve the default corpus on http://$(HOST):$(PORT) (builds the index on first start)
+	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(VENV)/bin/python -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check index qa api tests bench
+
+typecheck: install
+	$(VENV)/bin/mypy index qa api
+
+eval: install  ## regenerates docs/QUALITY.md
+	$(VENV)/bin/python -m bench.quality
+
+bench: install  ## regenerates docs/BENCHMARKS.md (add ARGS=--quick for a CI-sized run)
+	$(VENV)/bin/python -m bench.run $(ARGS)
+
+clean:
+	rm -rf .citeqa .pytest_cache .mypy_cache .ruff_cache

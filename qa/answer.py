@@ -1,0 +1,173 @@
+"""Question -> Answer: ranked passages with citations, the single best answer sentence, or an abstention.
+
+`answer(question, index, embedder, top_k)` -> Answer. The answer sentence is chosen among the sentences of
+the top passages by its similarity to the question, how many of the question's key terms it contains, and
+its passage's rank. When the best evidence is below the calibrated threshold, `answer` is None and the
+passages are still returned.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from index.embed import Embedder
+from index.errors import BadQuestion
+from index.lexical import terms
+from index.model import Index
+from qa.followup import Context, contextualize
+from qa.retrieve import Hit, RetrievalConfig, retrieve
+
+MAX_QUESTION_CHARS = 2000
+MAX_TOP_K = 50
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    depth: int = 3  # sentences of this many top passages compete for the answer
+    w_coverage: float = 0.3  # weight of the share of question terms found in the sentence
+    w_rank: float = 0.05  # bonus for the sentence's passage rank: w_rank / (1 + rank)
+    min_words: int = 4
+    threshold: float = 0.45  # confidence below which citeqa abstains (calibrated on tests/gold)
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    score: float
+    passage_rank: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    rank: int
+    text: str
+    score: float
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    scores: dict[str, float]
+    date: str | None = None
+    highlight: tuple[int, int] | None = None  # answer sentence offsets inside the document, when in this passage
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: AnswerSentence | None
+    passages: list[Passage]
+    confidence: float
+    threshold: float
+    context: Context
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        a = self.answer
+        return {
+            "question": self.question,
+            "answer": None
+            if a is None
+            else {"text": a.text, "doc_id": a.doc_id, "title": a.title, "start": a.start, "end": a.end, "score": a.score},
+            "answered": a is not None,
+            "confidence": round(self.confidence, 4),
+            "threshold": self.threshold,
+            "passages": [
+                {
+                    **{k: v for k, v in asdict(p).items() if k != "highlight"},
+                    "highlight": None if p.highlight is None else {"start": p.highlight[0], "end": p.highlight[1]},
+                }
+                for p in self.passages
+            ],
+            "context": {"used": self.context.used, "query": self.context.query, "previous": self.context.previous,
+                        "carried": list(self.context.carried)},
+            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+        }
+
+
+def validate(question: str, top_k: int) -> str:
+    q = (question or "").strip()
+    if not q:
+        raise BadQuestion("the question is empty")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise BadQuestion(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise BadQuestion(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
+    return q
+
+
+def _coverage(q_terms: set[str], text: str) -> float:
+    if not q_terms:
+        return 0.0
+    return len(q_terms & set(terms(text))) / len(q_terms)
+
+
+def pick_sentence(
+    index: Index, hits: list[Hit], qvec: np.ndarray, query: str, cfg: AnswerConfig
+) -> tuple[int, int, float] | None:
+    """(sentence row, passage rank, score) of the best answer sentence, or None when there is no candidate."""
+    q_terms = set(terms(query, question=True))
+    best: tuple[int, int, float] | None = None
+    seen: set[int] = set()
+    for rank, hit in enumerate(hits[: cfg.depth]):
+        c = index.chunks[hit.row]
+        for srow in range(c.s0, c.s1):
+            s = index.sentences[srow]
+            text = index.sentence_text(srow)
+            if srow in seen or s.heading or len(text.split()) < cfg.min_words:
+                continue
+            seen.add(srow)
+            score = float(index.sentence_vectors[srow] @ qvec) + cfg.w_coverage * _coverage(q_terms, text)
+            score += cfg.w_rank / (1 + rank)
+            if best is None or score > best[2]:
+                best = (srow, rank, score)
+    return best
+
+
+def answer(
+    question: str,
+    index: Index,
+    embedder: Embedder | None,
+    top_k: int = 5,
+    doc_ids: list[str] | None = None,
+    history: list[str] | None = None,
+    retrieval: RetrievalConfig | None = None,
+    config: AnswerConfig | None = None,
+) -> Answer:
+    cfg = config or AnswerConfig()
+    question = validate(question, top_k)
+    ctx = contextualize(question, history)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    qvec = embedder.embed_one(ctx.query) if embedder is not None else None
+    timings["embed"] = (time.perf_counter() - t0) * 1000
+    hits = retrieve(ctx.query, index, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings)
+    t1 = time.perf_counter()
+    picked = pick_sentence(index, hits, qvec, ctx.query, cfg) if qvec is not None else None
+    confidence = picked[2] if picked else 0.0
+    sentence = None
+    if picked and confidence >= cfg.threshold:
+        srow, rank, score = picked
+        s = index.sentences[srow]
+        doc = index.documents[s.doc_id]
+        sentence = AnswerSentence(doc.text[s.start : s.end], s.doc_id, doc.title, s.start, s.end, round(score, 6), rank + 1)
+    passages = []
+    for rank, h in enumerate(hits[:top_k], start=1):
+        doc = index.documents[h.doc_id]
+        hl = None
+        if sentence and sentence.doc_id == h.doc_id and h.start <= sentence.start and sentence.end <= h.end:
+            hl = (sentence.start, sentence.end)
+        passages.append(
+            Passage(rank, doc.text[h.start : h.end], h.score, h.doc_id, doc.title, h.start, h.end, dict(h.scores),
+                    doc.metadata.get("date"), hl)
+        )
+    timings["answer"] = (time.perf_counter() - t1) * 1000
+    timings["total"] = (time.perf_counter() - t0) * 1000
+    return Answer(question, sentence, passages, confidence, cfg.threshold, ctx, timings)

@@ -1,0 +1,111 @@
+"""`qa eval` on the project's gold set (tests/gold/questions.jsonl): retrieval, answer and abstention quality.
+
+A passage is relevant when it comes from the gold document and contains the evidence phrase (whitespace
+collapsed). The answer sentence hits when it lies in the gold document and covers at least half of the
+evidence phrase's span. Abstention is right when citeqa answers exactly the answerable questions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.answer import Answer
+from qa.engine import Engine
+from qa.metrics import hit_at_k, mean, mrr_at_k, ndcg_at_k
+
+DEFAULT_GOLD = Path("tests/gold/questions.jsonl")
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    id: str
+    question: str
+    doc_id: str | None
+    evidence: str | None
+    history: tuple[str, ...] = ()
+
+    @property
+    def answerable(self) -> bool:
+        return self.doc_id is not None
+
+
+@dataclass
+class GoldResult:
+    q: GoldQuestion
+    ranked: list[str]
+    answered: bool
+    answer_hit: bool
+    answer_text: str | None
+    confidence: float
+    rank: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_gold(path: str | Path = DEFAULT_GOLD) -> list[GoldQuestion]:
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            out.append(GoldQuestion(r["id"], r["question"], r.get("doc_id"), r.get("evidence"), tuple(r.get("history") or ())))
+    return out
+
+
+def evidence_span(text: str, evidence: str) -> tuple[int, int] | None:
+    """Offsets of `evidence` in `text`, matching any run of whitespace for each space."""
+    pattern = r"\s+".join(re.escape(w) for w in evidence.split())
+    m = re.search(pattern, text)
+    return (m.start(), m.end()) if m else None
+
+
+def judge(q: GoldQuestion, result: Answer, doc_texts: dict[str, str]) -> GoldResult:
+    span = evidence_span(doc_texts[q.doc_id], q.evidence) if q.answerable and q.doc_id in doc_texts and q.evidence else None
+    ranked = []
+    for p in result.passages:
+        relevant = span is not None and p.doc_id == q.doc_id and p.start <= span[0] and span[1] <= p.end
+        ranked.append("EVIDENCE" if relevant else f"{p.doc_id}:{p.start}")
+    a = result.answer
+    hit = False
+    if a is not None and span is not None and a.doc_id == q.doc_id:
+        overlap = min(a.end, span[1]) - max(a.start, span[0])
+        hit = overlap >= 0.5 * (span[1] - span[0])
+    rank = ranked.index("EVIDENCE") + 1 if "EVIDENCE" in ranked else None
+    return GoldResult(q, ranked, a is not None, hit, a.text if a else None, result.confidence, rank)
+
+
+def run_gold(engine: Engine, gold: list[GoldQuestion], k: int = 10) -> list[GoldResult]:
+    index = engine.index
+    texts = {d: doc.text for d, doc in index.documents.items()}
+    return [judge(q, engine.ask(q.question, top_k=k, history=list(q.history)), texts) for q in gold]
+
+
+def summarize(results: list[GoldResult]) -> dict[str, Any]:
+    single = [r for r in results if r.q.answerable and not r.q.history]
+    follow = [r for r in results if r.q.answerable and r.q.history]
+    unans = [r for r in results if not r.q.answerable]
+    rel = {"EVIDENCE": 1.0}
+
+    def block(rs: list[GoldResult]) -> dict[str, float]:
+        return {
+            "recall_at_1": mean([hit_at_k(r.ranked, rel, 1) for r in rs]),
+            "recall_at_5": mean([hit_at_k(r.ranked, rel, 5) for r in rs]),
+            "mrr_at_10": mean([mrr_at_k(r.ranked, rel, 10) for r in rs]),
+            "ndcg_at_10": mean([ndcg_at_k(r.ranked, rel, 10) for r in rs]),
+            "answer_hit_rate": mean([1.0 if r.answer_hit else 0.0 for r in rs]),
+        }
+
+    answerable = single + follow
+    return {
+        "questions": len(results),
+        "answerable": len(single),
+        "followups": len(follow),
+        "unanswerable": len(unans),
+        **block(single),
+        "followup": block(follow) if follow else {},
+        "abstention_accuracy": mean([1.0 if r.answered == r.q.answerable else 0.0 for r in results]),
+        "unanswerable_abstained": mean([0.0 if r.answered else 1.0 for r in unans]),
+        "answerable_answered": mean([1.0 if r.answered else 0.0 for r in answerable]),
+    }
