@@ -87,6 +87,15 @@ class Engine:
             history: list[str] | None = None) -> Answer:
         return answer(question, self.index, self.embedder, top_k, doc_ids, history, self.retrieval, self.answering)
 
+    def list_documents(self) -> list[dict[str, Any]]:
+        """One summary per document: id, title, metadata, character and chunk counts (no text)."""
+        index = self.index
+        return [
+            {"doc_id": d.doc_id, "title": d.title, "source": d.source, "metadata": dict(d.metadata),
+             "characters": len(d.text), "chunks": index.spans[d.doc_id].c1 - index.spans[d.doc_id].c0}
+            for d in index.documents.values()
+        ]
+
     def document(self, doc_id: str) -> Document:
         doc = self.index.documents.get(doc_id)
         if doc is None:
