@@ -13,7 +13,7 @@ from index.sentences import Sentence, split
 
 
 # Bump when cleaning, sentence splitting or packing changes: indexes built before are then re-chunked.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 
 
 @dataclass(frozen=True)

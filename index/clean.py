@@ -79,7 +79,9 @@ def blocks(text: str) -> list[Block]:
         lead = len(line) - len(line.lstrip())
         trail = len(line) - len(line.rstrip())
         s, e = start + lead, end - trail
-        soft = wrapped and cur is not None and not _TERMINAL_RE.search(prev_line.rstrip())
+        open_end = cur is not None and not _TERMINAL_RE.search(prev_line.rstrip())
+        # A wrap inside a sentence: the text is hard-wrapped, or the line goes on in lower case.
+        soft = open_end and (wrapped or stripped[:1].islower())
         if soft and cur is not None:
             cur[1] = e
         else:
