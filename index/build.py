@@ -149,7 +149,7 @@ def _concat(docs: dict[str, Document], parts: dict[str, _Parts], embedder: Embed
     dim = embedder.dim
     manifest = {
         "format": 1,
-        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "embedder": embedder.identity(),
         "chunking": chunking_manifest(params),
         "documents": {d: docs[d].content_hash for d in docs},

@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass
 from index.documents import Document
 from index.sentences import Sentence, split
 
-
 # Bump when cleaning, sentence splitting or packing changes: indexes built before are then re-chunked.
 CHUNKER_VERSION = 3
 

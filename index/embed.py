@@ -99,6 +99,7 @@ class TorchEmbedder(Embedder):
 
 
 _BACKENDS: dict[str, Callable[[], Embedder]] = {"torch": TorchEmbedder}
+DEFAULT_BACKEND = "torch"
 
 
 def register_backend(name: str, factory: Callable[[], Embedder]) -> None:
@@ -108,7 +109,9 @@ def register_backend(name: str, factory: Callable[[], Embedder]) -> None:
 def load_embedder(name: str | None = None) -> Embedder:
     from index.errors import CiteqaError
 
-    name = name or os.environ.get("CITEQA_EMBEDDER") or "torch"
+    name = name or os.environ.get("CITEQA_EMBEDDER") or DEFAULT_BACKEND
+    if name not in _BACKENDS:
+        import index.embed_onnx  # noqa: F401  registers "onnx" and "onnx-int8" (no torch import once cached)
     if name not in _BACKENDS:
         raise CiteqaError(f"unknown embedder {name!r}: choose one of {', '.join(sorted(_BACKENDS))}")
     return _BACKENDS[name]()

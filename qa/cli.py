@@ -140,7 +140,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
           f" answerable answered {s['answerable_answered']:.3f})")
     if s["followup"]:
         f = s["followup"]
-        print(f"follow-ups          Recall@1 {f['recall_at_1']:.3f}  Recall@5 {f['recall_at_5']:.3f}  answer hit {f['answer_hit_rate']:.3f}")
+        print(
+            f"follow-ups          Recall@1 {f['recall_at_1']:.3f}  Recall@5 {f['recall_at_5']:.3f}"
+            f"  answer hit {f['answer_hit_rate']:.3f}"
+        )
     return 0
 
 

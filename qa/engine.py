@@ -32,13 +32,16 @@ class Settings:
     corpus: Path = Path("corpus")
     index: Path = Path(".citeqa")
     embedder: str | None = None  # CITEQA_EMBEDDER; None = the default backend
+    store: str = "faiss"  # CITEQA_STORE: faiss | milvus:///path/file.db | milvus://host:19530 | https://...
 
     @classmethod
-    def from_env(cls, corpus: str | None = None, index: str | None = None, embedder: str | None = None) -> Settings:
+    def from_env(cls, corpus: str | None = None, index: str | None = None, embedder: str | None = None,
+                 store: str | None = None) -> Settings:
         return cls(
             corpus=Path(corpus or os.environ.get("CITEQA_CORPUS") or "corpus"),
             index=Path(index or os.environ.get("CITEQA_INDEX") or ".citeqa"),
             embedder=embedder or os.environ.get("CITEQA_EMBEDDER") or None,
+            store=store or os.environ.get("CITEQA_STORE") or "faiss",
         )
 
 
@@ -159,6 +162,15 @@ class Engine:
         }
 
 
+def open_engine(settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None) -> Any:
+    """Engine for the FAISS default, MilvusEngine (qa/milvus_engine.py) when settings.store names Milvus."""
+    if (settings.store or "faiss") == "faiss":
+        return Engine.open(settings, build_if_missing=build_if_missing, embedder=embedder)
+    from qa.milvus_engine import MilvusEngine
+
+    return MilvusEngine.open(settings, build_if_missing=build_if_missing, embedder=embedder)
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as fh:
@@ -184,4 +196,4 @@ def _set_metadata(corpus: Path, source: str, meta: dict[str, str] | None) -> Non
     _atomic_write(path, (json.dumps(raw, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
-__all__ = ["Engine", "Settings", "sync", "IndexMismatch", "read_manifest", "read_metadata"]
+__all__ = ["Engine", "Settings", "open_engine", "sync", "IndexMismatch", "read_manifest", "read_metadata"]
