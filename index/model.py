@@ -15,7 +15,7 @@ import numpy as np
 
 from index.documents import Document
 from index.lexical import Lexical
-from index.vectors import FaissStore, VectorStore
+from index.vectors import VectorStore, make_store
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ class Index:
 
     @cached_property
     def store(self) -> VectorStore:
-        return FaissStore(self.chunk_vectors)
+        """Exact while small, approximate beyond (index.vectors.spec_for); reuses the previous Index's structure."""
+        layout = tuple((d, self.documents[d].content_hash, s.c0, s.c1) for d, s in self.spans.items() if d in self.documents)
+        return make_store(self.chunk_vectors, layout)
 
     def chunk_text(self, row: int) -> str:
         c = self.chunks[row]

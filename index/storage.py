@@ -28,6 +28,7 @@ from index.documents import Document
 from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from index.lexical import Lexical
 from index.model import ChunkRow, DocSpan, Index, SentenceRow
+from index.vectors import spec_for
 
 CURRENT = "CURRENT"
 FIX = "run `qa index` to rebuild it"
@@ -88,7 +89,8 @@ def save(index: Index, root: str | Path) -> Path:
     for name, arr in (("chunk_vectors.npy", index.chunk_vectors), ("sentence_vectors.npy", index.sentence_vectors)):
         np.save(tmp / name, np.ascontiguousarray(arr, dtype=np.float32))
         _fsync_file(tmp / name)
-    (tmp / "manifest.json").write_text(json.dumps(index.manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    manifest = {**index.manifest, "vector_index": spec_for(len(index.chunks), int(index.chunk_vectors.shape[1]))}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     _fsync_file(tmp / "manifest.json")
     _fsync_dir(tmp)
     os.replace(tmp, gen)

@@ -1,12 +1,38 @@
-"""Vector search behind one interface. `FaissStore` is the embedded default: exact inner product over
-unit vectors (cosine), optionally restricted to some rows (a document filter)."""
+"""Vector search behind one interface, sized to the corpus.
+
+`make_store(vectors, layout)` picks the index type from the number of chunk vectors (`spec_for`), unless
+CITEQA_VECTOR_INDEX=flat|hnsw|ivf says otherwise:
+    flat   exact inner product (cosine on unit rows)              while n < FLAT_MAX
+    hnsw   HNSW graph over 8-bit scalar-quantised vectors          up to HNSW_MAX
+    ivf    inverted lists over product-quantised codes (IVF-PQ)    beyond (IVF-SQ8 when too small to train PQ)
+The approximate types fetch `refine` x k candidates and re-score them with the exact float32 rows the Index
+holds anyway, so their scores are exact cosines and only the candidate set is approximate.
+
+An Index is rebuilt copy-on-write on every write, so an approximate store is not rebuilt from scratch each
+time: a new store reuses the graph or lists of the most recent store whose documents it shares (same id,
+same content hash, same vectors, checked on a sample). Rows of deleted documents are masked out of the
+shared structure (a faiss ID selector); rows of new documents go to a small exact "delta" searched beside
+it. When the delta or the masked share grows past a limit, the store is rebuilt whole.
+"""
 
 from __future__ import annotations
 
+import math
+import os
+import threading
+import weakref
 from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
+
+FLAT_MAX = 50_000
+HNSW_MAX = 500_000
+KINDS = ("flat", "hnsw", "ivf")
+DELTA_SHARE = 0.10  # rebuild when new rows outside the shared structure exceed this share of it ...
+MASKED_SHARE = 0.25  # ... or when this share of it is masked out (deleted)
+
+Layout = tuple[tuple[str, str, int, int], ...]  # (doc_id, content_hash, first chunk row, end row) per document
 
 
 class VectorStore(ABC):
@@ -21,7 +47,51 @@ class VectorStore(ABC):
     def describe(self) -> dict[str, Any]: ...
 
 
+def _empty() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(0, np.float32), np.zeros(0, np.int64)
+
+
+def _exact(vectors: np.ndarray, q: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k among `rows` (a document filter, a delta, or refined candidates)."""
+    if not len(rows) or k <= 0:
+        return _empty()
+    scores = vectors[rows] @ q
+    k = min(k, len(rows))
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return scores[top].astype(np.float32), np.asarray(rows, dtype=np.int64)[top]
+
+
+def choose_kind(n: int, override: str | None = None) -> str:
+    from index.errors import CiteqaError
+
+    kind = (override or os.environ.get("CITEQA_VECTOR_INDEX") or "auto").strip().lower()
+    if kind == "auto":
+        return "flat" if n < FLAT_MAX else "hnsw" if n < HNSW_MAX else "ivf"
+    if kind not in KINDS:
+        raise CiteqaError(f"CITEQA_VECTOR_INDEX={kind!r} is not one of auto, {', '.join(KINDS)}")
+    return kind
+
+
+def spec_for(n: int, dim: int = 384, kind: str | None = None) -> dict[str, Any]:
+    """What would be built for n vectors, e.g. {"type": "hnsw", "storage": "sq8", "M": 32, ...}; the manifest
+    records it."""
+    kind = choose_kind(n, kind)
+    if kind == "flat" or n == 0:
+        return {"type": "flat"}
+    if kind == "hnsw":
+        return {"type": "hnsw", "storage": "sq8", "M": 32, "ef_construction": 64, "ef_search": 96, "refine": 4}
+    nlist = 1 << max(0, round(math.log2(max(1.0, 4 * math.sqrt(n)))))
+    nlist = max(1, min(4096, nlist, n // 39))
+    spec: dict[str, Any] = {"type": "ivf", "nlist": nlist, "nprobe": min(nlist, max(8, nlist // 64)), "refine": 10}
+    if n >= 20_000 and dim % 8 == 0:
+        return {**spec, "storage": "pq", "m": dim // 8, "nbits": 8}
+    return {**spec, "storage": "sq8"}
+
+
 class FaissStore(VectorStore):
+    """Exact search (the small-corpus default)."""
+
     def __init__(self, vectors: np.ndarray) -> None:
         import faiss
 
@@ -32,15 +102,11 @@ class FaissStore(VectorStore):
 
     def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         q = np.asarray(query, dtype=np.float32).reshape(1, -1)
-        if rows is not None:  # a filter: exact scores over the allowed rows only
-            if not len(rows):
-                return np.zeros(0, np.float32), np.zeros(0, np.int64)
-            scores = self.vectors[rows] @ q[0]
-            top = np.argsort(-scores)[:k]
-            return scores[top], np.asarray(rows)[top]
+        if rows is not None:
+            return _exact(self.vectors, q[0], np.asarray(rows, dtype=np.int64), k)
         k = min(k, self.index.ntotal)
         if k <= 0:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+            return _empty()
         scores, ids = self.index.search(q, k)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep].astype(np.int64)
@@ -50,3 +116,135 @@ class FaissStore(VectorStore):
 
     def describe(self) -> dict[str, Any]:
         return {"type": "faiss", "index": "flat-ip", "vectors": self.count(), "dim": int(self.vectors.shape[1])}
+
+
+def build_ann(vectors: np.ndarray, spec: dict[str, Any]) -> Any:
+    """A trained, filled faiss index for `spec` (inner product); ids are row numbers of `vectors`."""
+    import faiss
+
+    n, dim = vectors.shape
+    ip = faiss.METRIC_INNER_PRODUCT
+    if spec["type"] == "hnsw":
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, spec["M"], ip)
+        index.hnsw.efConstruction = spec["ef_construction"]
+        index.train(vectors)
+    else:
+        quantizer = faiss.IndexFlatIP(dim)
+        if spec["storage"] == "pq":
+            index = faiss.IndexIVFPQ(quantizer, dim, spec["nlist"], spec["m"], spec["nbits"], ip)
+        else:
+            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, spec["nlist"], faiss.ScalarQuantizer.QT_8bit, ip)
+        sample = min(n, max(spec["nlist"] * 64, 50_000))
+        rng = np.random.default_rng(0)
+        train = vectors if sample >= n else vectors[np.sort(rng.choice(n, sample, replace=False))]
+        index.train(np.ascontiguousarray(train))  # (faiss's wrapper keeps `quantizer` alive with the index)
+    index.add(vectors)
+    return index
+
+
+class AnnStore(VectorStore):
+    """An approximate index (shared, never mutated) + a mask of dead base ids + an exact delta of new rows.
+
+    row_base[r] is the base id of chunk row r in the shared index, or -1 when row r lives in the delta.
+    """
+
+    def __init__(self, vectors: np.ndarray, spec: dict[str, Any], layout: Layout,
+                 base: Any = None, row_base: np.ndarray | None = None) -> None:
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.spec = spec
+        self.layout = layout
+        if base is None:
+            base = build_ann(self.vectors, spec)
+            row_base = np.arange(len(self.vectors), dtype=np.int64)
+        assert row_base is not None
+        self.base = base
+        self.row_base = row_base
+        nbase = int(base.ntotal)
+        self.base_row = np.full(nbase, -1, dtype=np.int64)  # base id -> chunk row, -1 when masked
+        live = row_base >= 0
+        self.base_row[row_base[live]] = np.flatnonzero(live)
+        self.delta = np.flatnonzero(~live).astype(np.int64)
+        self.masked = int(nbase - live.sum())
+        self._bitmap: np.ndarray | None = None
+        if self.masked:
+            self._bitmap = np.packbits(self.base_row >= 0, bitorder="little")
+
+    def _params(self) -> Any:
+        import faiss
+
+        sel = faiss.IDSelectorBitmap(len(self.base_row), faiss.swig_ptr(self._bitmap)) if self.masked else None
+        if self.spec["type"] == "hnsw":
+            return faiss.SearchParametersHNSW(sel=sel, efSearch=self.spec["ef_search"]), sel
+        return faiss.SearchParametersIVF(sel=sel, nprobe=self.spec["nprobe"]), sel
+
+    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        q = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        if rows is not None:
+            return _exact(self.vectors, q[0], np.asarray(rows, dtype=np.int64), k)
+        live = len(self.base_row) - self.masked
+        depth = min(live, max(k, k * self.spec["refine"]))
+        candidates = self.delta
+        if depth > 0:
+            params, _sel = self._params()  # _sel must outlive the search call
+            _, ids = self.base.search(q, depth, params=params)
+            found = self.base_row[ids[0][ids[0] >= 0]]
+            candidates = np.concatenate([found[found >= 0], self.delta])
+        return _exact(self.vectors, q[0], candidates, k)
+
+    def count(self) -> int:
+        return len(self.vectors)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "faiss", "index": f"{self.spec['type']}-{self.spec['storage']}", "vectors": self.count(),
+                "dim": int(self.vectors.shape[1]), "params": self.spec, "delta": len(self.delta),
+                "masked": self.masked}
+
+
+_recent: list[weakref.ref[AnnStore]] = []
+_recent_lock = threading.Lock()
+
+
+def _reuse(prev: AnnStore, vectors: np.ndarray, spec: dict[str, Any], layout: Layout) -> AnnStore | None:
+    """A store sharing prev's structure, or None when too little is shared (or the vectors differ)."""
+    if prev.spec != spec or prev.vectors.shape[1] != vectors.shape[1]:
+        return None
+    old = {doc_id: (h, c0, c1) for doc_id, h, c0, c1 in prev.layout}
+    row_base = np.full(len(vectors), -1, dtype=np.int64)
+    new_rows, old_rows = [], []
+    for doc_id, h, c0, c1 in layout:
+        o = old.get(doc_id)
+        if o and o[0] == h and o[2] - o[1] == c1 - c0:
+            new_rows.append(np.arange(c0, c1))
+            old_rows.append(np.arange(o[1], o[2]))
+    if not new_rows:
+        return None
+    nr, orow = np.concatenate(new_rows), np.concatenate(old_rows)
+    check = np.random.default_rng(0).choice(len(nr), min(len(nr), 256), replace=False)
+    if not np.array_equal(vectors[nr[check]], prev.vectors[orow[check]]):
+        return None  # same documents, other vectors (another embedder): nothing to share
+    row_base[nr] = prev.row_base[orow]
+    nbase = int(prev.base.ntotal)
+    delta = int((row_base < 0).sum())
+    masked = nbase - int((row_base >= 0).sum())
+    if delta > max(256, DELTA_SHARE * nbase) or masked > MASKED_SHARE * nbase:
+        return None
+    return AnnStore(vectors, spec, layout, prev.base, row_base)
+
+
+def make_store(vectors: np.ndarray, layout: Layout = (), kind: str | None = None) -> VectorStore:
+    """The store for one Index's chunk vectors; `layout` lets an approximate store reuse its predecessor."""
+    n, dim = (vectors.shape[0], vectors.shape[1]) if vectors.ndim == 2 else (0, 384)
+    spec = spec_for(n, dim, kind)
+    if spec["type"] == "flat":
+        return FaissStore(vectors)
+    with _recent_lock:
+        previous = [s for s in (r() for r in reversed(_recent)) if s is not None]
+    store = None
+    for prev in previous[:2]:
+        store = _reuse(prev, vectors, spec, layout)
+        if store is not None:
+            break
+    store = store or AnnStore(vectors, spec, layout)
+    with _recent_lock:
+        _recent[:] = [r for r in _recent if r() is not None][-3:] + [weakref.ref(store)]
+    return store

@@ -1,0 +1,175 @@
+"""The packaged all-MiniLM-L6-v2 on onnxruntime: backends "onnx" (float32) and "onnx-int8" (dynamic int8).
+
+The ONNX graph is exported once, offline, from the packaged weights (torch.onnx, so torch is imported only
+then) and cached under `$CITEQA_CACHE/onnx/<weights sha256[:16]>-v<EXPORT_VERSION>/` (default cache
+`~/.cache/citeqa`):
+    model.onnx        float32, input_ids/attention_mask/token_type_ids (batch, tokens) -> embedding (batch, 384)
+    model-int8.onnx   the same, MatMul weights quantised to int8 per channel (onnxruntime dynamic quantisation)
+Mean pooling over the attention mask and L2 normalisation are inside the graph, so one row out is what
+sentence-transformers' `encode(..., normalize_embeddings=True)` returns for the same text (max 256 tokens).
+Files are written to a temporary name and renamed, so a crash or a concurrent export never leaves half a
+model behind. With the file cached, start-up imports onnxruntime and tokenizers only.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.embed import Embedder, model_dir, register_backend, weights_sha256
+
+MAX_TOKENS = 256
+EXPORT_VERSION = 1  # bump when the exported graph changes: old cache folders are then ignored
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def cache_root() -> Path:
+    base = os.environ.get("CITEQA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citeqa")
+    return Path(base) / "onnx"
+
+
+def onnx_path(quantized: bool) -> Path:
+    """Where the cached model lives (it may not exist yet)."""
+    sha = weights_sha256(str(model_dir() / "model.safetensors"))
+    name = "model-int8.onnx" if quantized else "model.onnx"
+    return cache_root() / f"{sha[:16]}-v{EXPORT_VERSION}" / name
+
+
+def _export_float(dest: Path) -> None:
+    """Trace the transformer plus pooling into ONNX (imports torch: only ever runs on a cache miss)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, encoder: Any) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            hidden = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
+
+    encoder = AutoModel.from_pretrained(str(model_dir()), local_files_only=True).eval()
+    ids = torch.ones((2, 8), dtype=torch.long)
+    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Pooled(encoder), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(dest), dynamo=False,
+            input_names=list(INPUTS), output_names=["embedding"],
+            dynamic_axes={**axes, "embedding": {0: "batch"}}, opset_version=17,
+        )
+
+
+def _quantize(src: Path, dest: Path) -> None:
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger().setLevel(logging.ERROR)  # its "consider pre-processing" hint is noise here
+    # Per-channel MatMul weights only: per-tensor scales, or quantised embedding tables, cost ~0.06 cosine.
+    quantize_dynamic(str(src), str(dest), op_types_to_quantize=["MatMul"], per_channel=True,
+                     weight_type=QuantType.QInt8)
+
+
+def _atomic(dest: Path, make: Callable[[Path], None]) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        make(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def ensure_onnx(quantized: bool = False) -> Path:
+    """The cached ONNX file, exported (and quantised) first when missing."""
+    dest = onnx_path(quantized)
+    if dest.is_file():
+        return dest
+    if quantized:
+        src = ensure_onnx(False)
+        _atomic(dest, lambda tmp: _quantize(src, tmp))
+    else:
+        _atomic(dest, _export_float)
+    return dest
+
+
+class OnnxEmbedder(Embedder):
+    def __init__(self, quantized: bool = False, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.quantized = quantized
+        self.backend = "onnx-int8" if quantized else "onnx"
+        path = ensure_onnx(quantized)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or int(os.environ.get("CITEQA_THREADS") or 0)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # a damaged cache file: say how to fix it rather than fail obscurely
+            from index.errors import CiteqaError
+
+            raise CiteqaError(f"cannot load the cached ONNX model {path} ({exc}); delete it to re-export") from exc
+        tok = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        tok.enable_truncation(max_length=MAX_TOKENS)
+        tok.no_padding()
+        self.tokenizer = tok
+
+    def _run(self, encodings: Sequence[Any]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for i, e in enumerate(encodings):
+            ids[i, : len(e.ids)] = e.ids
+            mask[i, : len(e.ids)] = 1
+        out = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+        return np.asarray(out[0], dtype=np.float32)
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._run(self.tokenizer.encode_batch(list(texts)))
+
+    def embed(
+        self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], Any] | None = None
+    ) -> np.ndarray:
+        """Tokenise everything once, then run batches of similar token length (little padding)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        for lo in range(0, len(order), batch_size):
+            idx = order[lo : lo + batch_size]
+            out[idx] = self._run([encodings[i] for i in idx])
+            if progress:
+                progress(len(idx))
+        return out
+
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "weights_sha256": weights_sha256(str(model_dir() / "model.safetensors"))}
+
+
+register_backend("onnx", lambda: OnnxEmbedder(quantized=False))
+register_backend("onnx-int8", lambda: OnnxEmbedder(quantized=True))
