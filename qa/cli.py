@@ -14,7 +14,7 @@ def _settings(args: argparse.Namespace) -> Any:
     from qa.engine import Settings
 
     return Settings.from_env(corpus=getattr(args, "corpus", None), index=getattr(args, "index", None),
-                             embedder=getattr(args, "embedder", None))
+                             embedder=getattr(args, "embedder", None), store=getattr(args, "store", None))
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -30,6 +30,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         from index.errors import CorpusNotFound
 
         raise CorpusNotFound(f"corpus folder not found: {settings.corpus} (set --corpus or CITEQA_CORPUS)")
+    if settings.store != "faiss":
+        from qa.milvus_engine import index_command
+
+        return index_command(settings, quiet=args.quiet, force=args.force)
     t0 = time.perf_counter()
     embedder = load_embedder(settings.embedder)
     bar: Any = None
@@ -74,20 +78,21 @@ def _print_answer(result: dict[str, Any], width: int = 100) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     from index.errors import BadQuestion
     from qa.answer import validate
-    from qa.engine import Engine
+    from qa.engine import open_engine
 
     question = " ".join(args.question)
     validate(question, args.top_k)  # fail fast, before loading the model
     settings = _settings(args)
     from index.storage import exists
 
-    if not exists(settings.index):
+    if settings.store == "faiss" and not exists(settings.index):
         from index.errors import IndexMissing
 
         raise IndexMissing(f"no index at {settings.index}: run `qa index` first")
-    engine = Engine.open(settings)
+    engine = open_engine(settings)
     if args.doc:
-        unknown = [d for d in args.doc if d not in engine.index.documents]
+        known = {d["doc_id"] for d in engine.list_documents()}
+        unknown = [d for d in args.doc if d not in known]
         if unknown:
             raise BadQuestion(f"unknown document id(s): {', '.join(unknown)} (see `qa ask --list`)")
     result = engine.ask(question, top_k=args.top_k, doc_ids=args.doc or None, history=args.history or None).to_dict()
@@ -104,7 +109,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         return run_beir_command(args)
     from index.errors import CiteqaError
-    from qa.engine import Engine
+    from qa.engine import open_engine
     from qa.evaluate import load_gold, run_gold, summarize
 
     try:
@@ -112,7 +117,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CiteqaError(f"cannot read the gold set {args.gold}: {exc.strerror}") from exc
     settings = _settings(args)
-    engine = Engine.open(settings, build_if_missing=True)
+    engine = open_engine(settings, build_if_missing=True)
+    if settings.store != "faiss":
+        from qa.milvus_engine import run_gold
     if args.mode:
         import dataclasses
 
@@ -161,6 +168,8 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--corpus", help="corpus folder (default: $CITEQA_CORPUS or ./corpus)")
         sp.add_argument("--index", help="index folder (default: $CITEQA_INDEX or ./.citeqa)")
         sp.add_argument("--embedder", help="embedding backend (default: $CITEQA_EMBEDDER or the fastest available)")
+        sp.add_argument("--store", help="faiss (default), milvus:///path/file.db (milvus-lite), milvus://host:19530 "
+                        "or https://host:port (token: $CITEQA_MILVUS_TOKEN); default $CITEQA_STORE")
 
     sp = sub.add_parser("index", help="(re)build the index from the corpus; only changed documents are embedded")
     common(sp)
