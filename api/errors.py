@@ -1,0 +1,103 @@
+"""Every error the HTTP edge answers, mapped in this one place, always as JSON {"detail": "..."}.
+
+    BadQuestion, BadDocument      422  (empty/over-long question; undecodable text, broken PDF, no text)
+    DocumentNotFound              404
+    DuplicateDocument             409  {"detail": ..., "doc_id": "<the document that has this text>"}
+                                       (409 rather than idempotent 200: the client learns its upload was not
+                                       stored under a new id, and the existing id comes with the answer)
+    UnsupportedType               415
+    CorpusNotFound, Index*        503  (server state, not the request)
+    any other CiteqaError         400
+    request validation            422  {"detail": "body.question: ...", "errors": [{loc, msg, type}, ...]}
+    HTTPException (413, 401, ...) its own status, {"detail": ...}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.schemas import ErrorOut
+from index.errors import (
+    BadDocument,
+    BadQuestion,
+    CiteqaError,
+    CorpusNotFound,
+    DocumentNotFound,
+    DuplicateDocument,
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
+    UnsupportedType,
+)
+
+STATUS: dict[type[CiteqaError], int] = {
+    BadQuestion: 422,
+    BadDocument: 422,
+    DocumentNotFound: 404,
+    DuplicateDocument: 409,
+    UnsupportedType: 415,
+    CorpusNotFound: 503,
+    IndexMissing: 503,
+    IndexMismatch: 503,
+    IndexCorrupt: 503,
+}
+
+DESCRIPTIONS = {
+    400: "The body could not be parsed (not UTF-8 JSON, or broken multipart).",
+    401: "Missing or wrong API key (send `Authorization: Bearer <key>`).",
+    403: "Writes are disabled: the server has no CITEQA_API_KEY.",
+    404: "No document with that id.",
+    409: "The same text is already indexed; `doc_id` names that document.",
+    413: "The upload is over the 20 MB limit (refused before it is read whole).",
+    415: "Unsupported file type (citeqa reads .txt, .md, .html, .pdf).",
+    422: "Invalid input: empty or over-long question, top_k outside 1-50, unreadable document.",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route: each listed status with the ErrorOut shape."""
+    return {code: {"model": ErrorOut, "description": DESCRIPTIONS[code]} for code in codes}
+
+
+def status_for(exc: CiteqaError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 400
+
+
+async def _citeqa_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CiteqaError)
+    body: dict[str, Any] = {"detail": str(exc) or type(exc).__name__}
+    if isinstance(exc, DuplicateDocument):
+        body["doc_id"] = exc.doc_id
+    return JSONResponse(body, status_code=status_for(exc))
+
+
+def _where(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc) or "request"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # deliberately without "input" and "ctx": they can be large, binary or not JSON-serialisable
+    issues = [{"loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+               "type": str(e.get("type", ""))} for e in exc.errors()]
+    detail = "; ".join(f"{_where(i['loc'])}: {i['msg']}" for i in issues[:5]) or "invalid request"
+    return JSONResponse({"detail": detail, "errors": issues}, status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(CiteqaError, _citeqa_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

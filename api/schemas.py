@@ -1,0 +1,160 @@
+"""Pydantic models of the HTTP contract (the only place pydantic is used). Response models allow extra
+fields, so a field the core adds to `Answer.to_dict()` or `Engine.health()` passes through unchanged.
+
+    POST /v1/ask              AskRequest -> AnswerOut (exactly Answer.to_dict())
+    GET  /v1/documents        -> DocumentList {"count": 5, "documents": [DocumentSummary, ...]}
+    GET  /v1/documents/{id}   -> DocumentOut (with the full text that every offset indexes)
+    POST /v1/documents        multipart file (+ title) -> 201 UploadOut
+    DELETE /v1/documents/{id} -> DeleteOut
+    GET  /health              -> HealthOut
+    any error                 -> ErrorOut {"detail": "one line for the user", ...}
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_QUESTION_CHARS = 2000  # the same limit as qa.answer.MAX_QUESTION_CHARS
+MAX_TOP_K = 50
+
+Question = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S",
+          description="The question; not empty or only whitespace, at most 2,000 characters."),
+]
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"question": "When did Rubio meet Arévalo?", "top_k": 5},
+                {"question": "What did they agree on migration?", "top_k": 3,
+                 "history": ["When did Rubio meet Arévalo?"]},
+                {"question": "What is the strategy's first pillar?",
+                 "doc_ids": ["us-strategy-for-central-america"]},
+            ]
+        }
+    )
+
+    question: Question
+    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many passages to return (1-50).")] = 5
+    doc_ids: Annotated[
+        list[Annotated[str, Field(max_length=300)]] | None,
+        Field(max_length=500, description="Only search these documents; null or [] searches all. "
+                                          "An unknown id answers 404."),
+    ] = None
+    history: Annotated[
+        list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] | None,
+        Field(max_length=100, description="Earlier questions of the conversation, oldest first; the last 10 are "
+                                          "used to read a follow-up such as 'When was it signed?'."),
+    ] = None
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class AnswerSentenceOut(_Open):
+    text: str
+    doc_id: str
+    title: str
+    start: int = Field(description="Offset into the document text: text == document.text[start:end].")
+    end: int
+    score: float
+
+
+class Span(_Open):
+    start: int
+    end: int
+
+
+class PassageOut(_Open):
+    rank: int
+    text: str
+    score: float
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    scores: dict[str, float] = Field(description="Per-stage scores, e.g. dense, lexical, fused, rerank.")
+    date: str | None = None
+    highlight: Span | None = Field(None, description="The answer sentence's document offsets, when it lies here.")
+
+
+class ContextOut(_Open):
+    used: bool
+    query: str
+    previous: str | None = None
+    carried: list[str] = []
+
+
+class AnswerOut(_Open):
+    question: str
+    answer: AnswerSentenceOut | None = Field(description="The best sentence verbatim, or null when citeqa abstains.")
+    answered: bool
+    confidence: float
+    threshold: float
+    passages: list[PassageOut]
+    context: ContextOut
+    timings_ms: dict[str, float]
+
+
+class DocumentSummary(_Open):
+    doc_id: str
+    title: str
+    source: str | None = None
+    metadata: dict[str, str] = Field(description="What the document states: author, publisher, date, ...")
+    characters: int
+    chunks: int
+
+
+class DocumentList(_Open):
+    count: int
+    documents: list[DocumentSummary]
+
+
+class DocumentOut(_Open):
+    doc_id: str
+    title: str
+    source: str | None = None
+    metadata: dict[str, str]
+    characters: int
+    text: str = Field(description="The text every citation offset indexes.")
+
+
+class UploadOut(_Open):
+    doc_id: str
+    title: str
+    source: str
+    characters: int
+    created: bool
+
+
+class DeleteOut(_Open):
+    doc_id: str
+    title: str
+    deleted: bool
+
+
+class HealthOut(_Open):
+    status: str
+    documents: int
+    chunks: int
+    model: str | None = None
+    built_at: str | None = None
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What went wrong and what to do, in one line.")
+    doc_id: str | None = Field(None, description="409 only: the document that already has this content.")
+    errors: list[ValidationIssue] | None = Field(None, description="422 from request validation: each problem.")
+
