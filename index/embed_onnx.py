@@ -49,6 +49,9 @@ def _export_float(dest: Path) -> None:
 
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
     class Pooled(torch.nn.Module):
         def __init__(self, encoder: Any) -> None:
@@ -93,6 +96,7 @@ def _atomic(dest: Path, make: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         make(tmp)
+        os.chmod(tmp, 0o644)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
@@ -147,24 +151,30 @@ class OnnxEmbedder(Embedder):
         return np.asarray(out[0], dtype=np.float32)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._run(self.tokenizer.encode_batch(list(texts)))
+        return self.embed(texts, batch_size=max(1, len(texts)))
 
     def embed(
         self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], Any] | None = None
     ) -> np.ndarray:
-        """Tokenise everything once, then run batches of similar token length (little padding)."""
+        """Tokenise everything once, then run batches of similar token length (little padding).
+
+        int8 runs one text per call: dynamic quantisation scales activations per call, so a batch would make
+        a text's vector depend on its neighbours (cosine ~0.99 between the two). On 2 CPU cores batching
+        buys little anyway (measured in docs/BENCHMARKS.md)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        step = 1 if self.quantized else max(1, batch_size)
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
-        for lo in range(0, len(order), batch_size):
-            idx = order[lo : lo + batch_size]
+        pending = 0  # texts done but not yet reported: progress comes about once per `batch_size` texts
+        for lo in range(0, len(order), step):
+            idx = order[lo : lo + step]
             out[idx] = self._run([encodings[i] for i in idx])
-            if progress:
-                progress(len(idx))
+            pending += len(idx)
+            if progress and (pending >= batch_size or lo + step >= len(order)):
+                progress(pending)
+                pending = 0
         return out
 
     def identity(self) -> dict[str, Any]:
