@@ -15,7 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import MB, ApiConfig
 
-ENVELOPE = 64 * 1024  # multipart boundaries, part headers and the title field
+ENVELOPE = 64 * 1024
+ROUTE_HINT = "citeqa.route"  # multipart boundaries, part headers and the title field
 
 
 def too_large(limit: int) -> str:
@@ -45,6 +46,8 @@ class BodyLimit:
         limit, message = self.limit_for(scope)
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
+            if scope["method"] == "POST" and scope["path"].rstrip("/") == self.upload_path:
+                scope[ROUTE_HINT] = self.upload_path  # answered before routing: name the route for metrics/logs
             await JSONResponse({"detail": message}, status_code=413, headers={"connection": "close"})(
                 scope, receive, send)
             return

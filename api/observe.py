@@ -18,6 +18,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.limits import ROUTE_HINT
 from api.logs import ACCESS, APP
 from api.metrics import Metrics
 
@@ -34,7 +35,7 @@ def request_id(headers: Headers) -> str:
 def route_label(scope: Scope) -> str:
     """The matched route's template ("/v1/documents/{doc_id}", "/static"), or "unmatched"."""
     route: Any = scope.get("route")
-    return str(getattr(route, "path", "") or "unmatched")
+    return str(getattr(route, "path", "") or scope.get(ROUTE_HINT) or "unmatched")
 
 
 class RequestContext:
