@@ -39,6 +39,7 @@ PART_CHARS = 16000  # 4 bytes per character at most: a part always fits a 65535-
 MAX_VARCHAR = 65535
 BATCH = 1000  # rows per insert call
 DUMMY_DIM = 2  # Milvus wants a vector field in every collection
+BM25_K1, BM25_B = 1.2, 0.75  # as index.lexical.Lexical
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,24 @@ def parse_store(value: str | None, token: str | None = None) -> StoreSpec:
     raise CiteqaError(
         f"unknown store {v!r}: use faiss, milvus:///path/to/file.db, milvus://host:19530 or https://host:port"
     )
+
+
+def _locked(folder: Path) -> bool:
+    """Whether another process holds milvus-lite's lock on this .db folder."""
+    import fcntl
+
+    lock = folder / "LOCK"
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def _quote(values: Iterable[str]) -> str:
@@ -119,21 +138,29 @@ class MilvusStore:
         logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
         if spec.local:
             Path(spec.uri).parent.mkdir(parents=True, exist_ok=True)
+            # milvus-lite logs a traceback when it cannot open the folder; the error below says it in one line
+            logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
         try:
             self.client = MilvusClient(uri=spec.uri, token=spec.token or "")
             self._collections = set(self.client.list_collections())
         except MilvusException as exc:
-            hint = (
-                " — a milvus-lite .db is opened by one process at a time; to share it run "
-                "`milvus-lite server --data-dir DIR --port 19530` and use milvus://127.0.0.1:19530"
-                if spec.local else ""
-            )
-            raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {exc.message}{hint}") from exc
+            reason = exc.message
+            if spec.local and _locked(Path(spec.uri)):
+                reason = ("another process has it open (milvus-lite opens a .db in one process at a time); to share "
+                          "it run `milvus-lite server --data-dir DIR --port 19530` and use milvus://127.0.0.1:19530")
+            raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {reason}") from exc
 
     # -- manifest -----------------------------------------------------------------------------------------
 
     def exists(self) -> bool:
         return self.names["manifest"] in self._collections
+
+    def require(self) -> None:
+        if not self.exists():
+            raise IndexMissing(
+                f"no citeqa collections ({self.prefix}_*) in the Milvus store {self.spec.redacted()}: "
+                "run `qa index --store ...` first"
+            )
 
     def read_manifest(self) -> dict[str, Any] | None:
         if not self.exists():
@@ -148,10 +175,7 @@ class MilvusStore:
         found = self.read_manifest()
         if found is None:
             if not create:
-                raise IndexMissing(
-                    f"no citeqa collections ({self.prefix}_*) in the Milvus store {self.spec.redacted()}: "
-                    "run `qa index --store ...` first"
-                )
+                self.require()
             found = self._create(expected)
         for key in ("embedder", "dim", "chunking"):
             if found.get(key) != expected.get(key):
@@ -225,7 +249,7 @@ class MilvusStore:
             s.add_function(Function(name="terms_bm25", function_type=FunctionType.BM25,
                                     input_field_names=["terms"], output_field_names=["sparse"]))
             params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                             params={"bm25_k1": 1.2, "bm25_b": 0.75})
+                             params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
         params.add_index("doc_id", index_type="INVERTED")
         self.client.create_collection(name, schema=s, index_params=params, consistency_level="Strong")
 
@@ -323,6 +347,9 @@ class MilvusStore:
         return sorted(self._iterate("documents", flt, self.HEADER), key=lambda r: r["doc_id"])
 
     def _iterate(self, kind: str, flt: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        if self.spec.local:  # milvus-lite has no query-result cap, and no timestamp service for iterators
+            yield from (dict(r) for r in self.client.query(self.names[kind], filter=flt, output_fields=fields))
+            return
         it = self.client.query_iterator(self.names[kind], batch_size=1000, filter=flt, output_fields=fields)
         try:
             while True:
@@ -355,13 +382,14 @@ class MilvusStore:
 
     def search_lexical(self, query_terms: list[str], k: int, doc_ids: list[str] | None) -> list[dict[str, Any]]:
         """BM25 over the stemmed terms, best first. milvus-lite 3.2 returns BM25 scores negated, a server
-        positive: the magnitude is the score either way."""
+        positive: the magnitude is the score either way. Milvus scores tf*(k1+1)/(tf+K), bm25s (the FAISS
+        path) tf/(tf+K): dividing by k1+1 puts both on one scale."""
         if not query_terms or (self.manifest or {}).get("lexical") != "milvus-bm25":
             return []
         res = self.client.search(self.names["chunks"], data=[" ".join(query_terms)], anns_field="sparse", limit=k,
                                  filter=self._filter(doc_ids), output_fields=self.CHUNK_FIELDS,
                                  search_params={"metric_type": "BM25"})
-        return [{**h["entity"], "id": h["id"], "score": abs(float(h["distance"]))} for h in res[0]]
+        return [{**h["entity"], "id": h["id"], "score": abs(float(h["distance"])) / (BM25_K1 + 1)} for h in res[0]]
 
     def chunk_terms(self, ids: list[str]) -> dict[str, str]:
         if not ids:

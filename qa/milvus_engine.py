@@ -57,14 +57,14 @@ def doc_rows(index: Index, doc_id: str, origin: str) -> DocRows:
 
 def sync(
     settings: Any, embedder: Embedder, spec: StoreSpec | None = None,
-    progress: Callable[[int, int], Any] | None = None, force: bool = False,
+    progress: Callable[[int, int], Any] | None = None, force: bool = False, store: MilvusStore | None = None,
 ) -> tuple[dict[str, int], list[str], list[str]]:
     """`qa index` into Milvus: write new and changed corpus documents, remove corpus documents whose file is
     gone (uploads stay). Resumable: each document is committed on its own, so a rerun skips what is done.
     -> ({"documents", "chunks"} in the store, ids embedded, warnings). `progress(done, total)` counts documents."""
     spec = spec or parse_store(settings.store)
     docs, warnings = read_corpus(settings.corpus)
-    store = MilvusStore(spec)
+    store = store or MilvusStore(spec)
     store.connect(expected_manifest(embedder), create=True)
     have = {h["doc_id"]: h for h in store.headers()}
     names = {d.doc_id for d in docs}
@@ -137,12 +137,12 @@ class MilvusEngine:
     def open(cls, settings: Any, build_if_missing: bool = False, embedder: Embedder | None = None,
              spec: StoreSpec | None = None) -> MilvusEngine:
         spec = spec or parse_store(settings.store)
+        store = MilvusStore(spec)  # before the model loads: a wrong address or a locked file fails at once
+        if not build_if_missing:
+            store.require()
         embedder = embedder or load_embedder(settings.embedder)
-        if build_if_missing:
-            probe = MilvusStore(spec)
-            if not probe.exists() and Path(settings.corpus).is_dir():
-                sync(settings, embedder, spec)
-        store = MilvusStore(spec)
+        if build_if_missing and not store.exists() and Path(settings.corpus).is_dir():
+            sync(settings, embedder, spec, store=store)
         store.connect(expected_manifest(embedder), create=False)
         return cls(settings, embedder, store)
 

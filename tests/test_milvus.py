@@ -1,0 +1,293 @@
+"""citeqa on Milvus (issue 7): the store address, the whole pipeline on milvus-lite, the manifest check, the
+gold-set metrics next to FAISS, and two `qa serve` replicas sharing one Milvus through the HTTP API.
+
+milvus-lite 3.x holds an exclusive lock on its .db folder, so two processes cannot open the same file; the
+replica test therefore runs milvus-lite's own gRPC server (`python -m milvus_lite server`) on 127.0.0.1 and
+points both replicas at it, the way a deployment points them at a Milvus cluster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from index.errors import CiteqaError, DocumentNotFound, DuplicateDocument, IndexMismatch, UnsupportedType
+from index.milvus_store import StoreSpec, parse_store
+from qa.engine import Engine, Settings, open_engine
+from qa.evaluate import load_gold, run_gold, summarize
+from qa.milvus_engine import MilvusEngine, sync
+from qa.milvus_engine import run_gold as run_gold_milvus
+
+pytest.importorskip("pymilvus")
+pytest.importorskip("milvus_lite")
+
+ROOT = Path(__file__).resolve().parent.parent
+TOLERANCE = 0.02  # gold-set metrics on Milvus vs FAISS, absolute (measured difference: 0.0003 on MRR@10)
+QUESTIONS = [
+    "What did Rubio and Arévalo agree on?",
+    "deportation flights",
+    "What is the Safe Third Country Agreement?",
+    "Which countries did Landau visit on his regional tour?",
+]
+NEW_DOC = (b"The Quetzal Harbour Compact\n\nThe Quetzal Harbour Compact was signed in Puerto Barrios on 3 March "
+           b"2031 by the port authorities of Guatemala and Belize. It creates a joint pilotage service for cargo "
+           b"ships entering the Bay of Amatique and sets a shared tariff of eleven dollars per tonne.\n")
+
+
+def passages(result: dict) -> list[tuple[str, int, int, str]]:
+    return [(p["doc_id"], p["start"], p["end"], p["text"]) for p in result["passages"]]
+
+
+def same_answer(a: dict, b: dict) -> None:
+    """Same passages, order, offsets, text and scores; same answer sentence (timings aside)."""
+    assert passages(a) == passages(b)
+    assert [round(p["score"], 4) for p in a["passages"]] == [round(p["score"], 4) for p in b["passages"]]
+    assert a["answer"] == b["answer"]
+
+
+# -- the store address ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "spec"), [
+    (None, StoreSpec("faiss")),
+    ("faiss", StoreSpec("faiss")),
+    ("milvus:///var/lib/citeqa/store.db", StoreSpec("milvus", "/var/lib/citeqa/store.db")),
+    ("milvus://data/store.db", StoreSpec("milvus", "data/store.db")),
+    ("milvus://milvus.internal:19530", StoreSpec("milvus", "http://milvus.internal:19530", "tok")),
+    ("https://in01.example.cloud:443/", StoreSpec("milvus", "https://in01.example.cloud:443", "tok")),
+])
+def test_store_addresses(value: str | None, spec: StoreSpec) -> None:
+    assert parse_store(value, token="tok") == spec
+
+
+@pytest.mark.parametrize("value", ["milvus", "milvus://", "milvus:///var/store", "elastic://x:9200", "qdrant"])
+def test_bad_store_address_is_refused(value: str) -> None:
+    with pytest.raises(CiteqaError, match="store"):
+        parse_store(value)
+
+
+def test_faiss_stays_the_default(monkeypatch: pytest.MonkeyPatch, default_corpus: Path, tmp_path: Path,
+                                 fake_embedder) -> None:
+    monkeypatch.delenv("CITEQA_STORE", raising=False)
+    settings = Settings.from_env(corpus=str(default_corpus), index=str(tmp_path / "idx"))
+    assert settings.store == "faiss"
+    engine = open_engine(settings, build_if_missing=True, embedder=fake_embedder)
+    assert isinstance(engine, Engine) and engine.health()["store"]["type"] == "faiss"
+
+
+# -- the pipeline on milvus-lite, fake embedder (plumbing) --------------------------------------------------
+
+
+@pytest.fixture
+def lite(default_corpus: Path, tmp_path: Path) -> Settings:
+    return Settings(corpus=default_corpus, index=tmp_path / "idx", store=f"milvus://{tmp_path / 'store.db'}")
+
+
+def test_milvus_answers_like_faiss(lite: Settings, fake_embedder) -> None:
+    """Dense retrieval, rerank and answer are the same computation on the same vectors: equal to FAISS's.
+    BM25 is not: milvus-lite keeps BM25 statistics per segment (bm25s over the whole table), so the lexical
+    side, and through fusion the full pipeline, agree closely rather than exactly (see docs/DEPLOY.md)."""
+    counts, embedded, _ = sync(lite, fake_embedder)
+    assert len(embedded) == 5 and counts["documents"] == 5
+    milvus = MilvusEngine.open(lite, embedder=fake_embedder)
+    faiss = Engine.open(lite, build_if_missing=True, embedder=fake_embedder)
+    for q in QUESTIONS:
+        m, f = milvus.ask(q, top_k=5).to_dict(), faiss.ask(q, top_k=5).to_dict()
+        assert passages(m)[0] == passages(f)[0]
+        assert len(set(passages(m)) & set(passages(f))) >= 4, q
+    milvus.retrieval = faiss.retrieval = dataclasses.replace(faiss.retrieval, mode="dense")
+    assert counts["chunks"] == len(faiss.index.chunks) == milvus.health()["chunks"]
+    assert milvus.list_documents() == faiss.list_documents()
+    for q in QUESTIONS:
+        m = milvus.ask(q, top_k=5).to_dict()
+        same_answer(m, faiss.ask(q, top_k=5).to_dict())
+        for p in m["passages"]:  # citations index the stored document text
+            assert milvus.document(p["doc_id"]).text[p["start"] : p["end"]] == p["text"]
+    only = ["us-strategy-for-central-america"]
+    m = milvus.ask(QUESTIONS[1], top_k=5, doc_ids=only).to_dict()
+    assert m["passages"] and {p["doc_id"] for p in m["passages"]} == set(only)
+    same_answer(m, faiss.ask(QUESTIONS[1], top_k=5, doc_ids=only).to_dict())
+    hist = ["What is the Safe Third Country Agreement?"]
+    same_answer(milvus.ask("When was it signed?", history=hist).to_dict(),
+                faiss.ask("When was it signed?", history=hist).to_dict())
+
+
+def test_upload_and_delete_go_through_the_store(lite: Settings, fake_embedder) -> None:
+    sync(lite, fake_embedder)
+    engine = MilvusEngine.open(lite, embedder=fake_embedder)
+    doc, created = engine.add(NEW_DOC, "Quetzal compact.txt", title="Quetzal Harbour Compact")
+    assert created and doc.doc_id == "quetzal-compact"
+    other = MilvusEngine.open(lite, embedder=fake_embedder)  # a second engine on the same store sees it
+    result = other.ask("What tariff does the Quetzal Harbour Compact set?").to_dict()
+    assert result["passages"][0]["doc_id"] == "quetzal-compact"
+    assert result["answer"]["doc_id"] == "quetzal-compact"
+    assert other.document("quetzal-compact").text == doc.text
+    assert not (lite.corpus / "quetzal-compact.txt").exists()  # replicas share no disk: the store holds it
+    with pytest.raises(DuplicateDocument) as dup:
+        other.add(NEW_DOC, "again.txt")
+    assert dup.value.doc_id == "quetzal-compact"
+    again, _ = other.add(NEW_DOC.replace(b"eleven", b"twelve"), "Quetzal compact.txt")
+    assert again.doc_id == "quetzal-compact-2"
+    with pytest.raises(UnsupportedType):
+        engine.add(b"x", "sheet.xlsx")
+    assert engine.delete("quetzal-compact").doc_id == "quetzal-compact"
+    with pytest.raises(DocumentNotFound):
+        other.document("quetzal-compact")
+    assert "quetzal-compact" not in {d["doc_id"] for d in other.list_documents()}
+    top = other.ask("What tariff does the Quetzal Harbour Compact set?").to_dict()["passages"]
+    assert all(p["doc_id"] != "quetzal-compact" for p in top)
+
+
+def test_sync_is_incremental_and_keeps_uploads(lite: Settings, fake_embedder) -> None:
+    sync(lite, fake_embedder)
+    engine = MilvusEngine.open(lite, embedder=fake_embedder)
+    engine.add(NEW_DOC, "quetzal.txt")
+    _, embedded, _ = sync(lite, fake_embedder, store=engine.store)
+    assert embedded == []
+    path = lite.corpus / "landau-arevalo-migration-drug-trafficking.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nA closing line about the Motagua river basin.\n",
+                    encoding="utf-8")
+    (lite.corpus / "zamani-guatemala-foreign-policy.txt").unlink()
+    counts, embedded, _ = sync(lite, fake_embedder, store=engine.store)
+    assert embedded == ["landau-arevalo-migration-drug-trafficking"]
+    ids = {d["doc_id"] for d in engine.list_documents()}
+    assert "zamani-guatemala-foreign-policy" not in ids and "quetzal" in ids and counts["documents"] == 5
+    assert "Motagua" in engine.document("landau-arevalo-migration-drug-trafficking").text
+
+
+def test_a_replica_with_another_model_is_refused(lite: Settings, fake_embedder) -> None:
+    from tests.conftest import FakeEmbedder
+
+    sync(lite, fake_embedder)
+    with pytest.raises(IndexMismatch, match="built with embedder"):
+        MilvusEngine.open(lite, embedder=FakeEmbedder(dim=32))
+
+
+def test_lexical_fallback_without_full_text_search(lite: Settings, fake_embedder,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITEQA_MILVUS_LEXICAL", "candidates")
+    sync(lite, fake_embedder)
+    engine = MilvusEngine.open(lite, embedder=fake_embedder)
+    assert engine.health()["store"]["lexical"] == "candidates"
+    result = engine.ask("Safe Third Country Agreement").to_dict()
+    assert result["passages"] and all("lexical" in p["scores"] or "dense" in p["scores"] for p in result["passages"])
+    assert any(p["scores"].get("lexical", 0) > 0 for p in result["passages"])
+
+
+def test_missing_store_and_locked_file_are_one_line_errors(tmp_path: Path, lite: Settings, fake_embedder) -> None:
+    env = {**os.environ, "CITEQA_STORE": f"milvus://{tmp_path / 'empty.db'}"}
+    proc = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "anything?"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env=env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("qa: error: no citeqa collections") and "qa index --store" in proc.stderr
+    sync(lite, fake_embedder)  # this process now holds the milvus-lite lock on store.db
+    env["CITEQA_STORE"] = lite.store
+    proc = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "anything?"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env=env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "milvus-lite server" in proc.stderr.splitlines()[-1]
+
+
+# -- real model: gold-set metrics, and two HTTP replicas ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_gold_metrics_match_faiss(default_engine: Engine, default_corpus_session: Path, tmp_path: Path,
+                                  real_embedder) -> None:
+    settings = Settings(corpus=default_corpus_session, store=f"milvus://{tmp_path / 'gold.db'}")
+    sync(settings, real_embedder)
+    milvus = MilvusEngine.open(settings, embedder=real_embedder)
+    gold = load_gold(ROOT / "tests/gold/questions.jsonl")
+    f = summarize(run_gold(default_engine, gold))
+    m = summarize(run_gold_milvus(milvus, gold))
+    for key in ("recall_at_1", "recall_at_5", "mrr_at_10", "ndcg_at_10", "answer_hit_rate", "abstention_accuracy"):
+        assert abs(m[key] - f[key]) <= TOLERANCE, (key, m[key], f[key])
+    assert m["recall_at_5"] >= 0.8  # and the pipeline on Milvus is good in its own right, not only alike
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen, log: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{proc.args} exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not come up in {seconds}s")
+
+
+@pytest.fixture
+def milvus_server(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "srv"),
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert proc.poll() is None and time.monotonic() < deadline, "milvus-lite server did not start"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_two_replicas_share_one_milvus(milvus_server: str, default_corpus_session: Path, tmp_path: Path,
+                                       real_embedder) -> None:
+    sync(Settings(corpus=default_corpus_session, store=milvus_server), real_embedder)
+    key = "replica-test-key"
+    env = {**os.environ, "CITEQA_STORE": milvus_server, "CITEQA_API_KEY": key,
+           "CITEQA_CORPUS": str(tmp_path / "no-corpus"), "CITEQA_INDEX": str(tmp_path / "no-index")}
+    ports = [_free_port(), _free_port()]
+    logs = [tmp_path / f"replica-{p}.log" for p in ports]
+    procs = [subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(p), "--log-level", "warning"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+             for p, log in zip(ports, logs)]
+    try:
+        urls = [f"http://127.0.0.1:{p}" for p in ports]
+        for url, proc, log in zip(urls, procs, logs):
+            _wait(f"{url}/health", proc, log)
+        a, b = (httpx.Client(base_url=u, timeout=60) for u in urls)
+        for u in (a, b):
+            health = u.get("/health").json()
+            assert health["store"]["type"] == "milvus" and health["documents"] == 5
+        for q in QUESTIONS:
+            same_answer(a.post("/v1/ask", json={"question": q}).json(), b.post("/v1/ask", json={"question": q}).json())
+        auth = {"Authorization": f"Bearer {key}"}
+        up = a.post("/v1/documents", headers=auth, files={"file": ("quetzal.txt", NEW_DOC, "text/plain")})
+        assert up.status_code == 201, up.text
+        doc_id = up.json()["doc_id"]
+        ans = b.post("/v1/ask", json={"question": "What tariff does the Quetzal Harbour Compact set?"}).json()
+        assert ans["answer"] and ans["answer"]["doc_id"] == doc_id
+        assert ans["passages"][0]["doc_id"] == doc_id and "eleven dollars per tonne" in ans["passages"][0]["text"]
+        text = b.get(f"/v1/documents/{doc_id}").json()["text"]
+        assert text[ans["answer"]["start"] : ans["answer"]["end"]] == ans["answer"]["text"]
+        assert text[ans["passages"][0]["start"] : ans["passages"][0]["end"]] == ans["passages"][0]["text"]
+        assert b.delete(f"/v1/documents/{doc_id}", headers=auth).status_code == 200
+        assert a.get(f"/v1/documents/{doc_id}").status_code == 404
+        assert a.post("/v1/ask", json={"question": "tariff", "doc_ids": [doc_id]}).status_code == 404
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
