@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,7 +240,7 @@ class MilvusStore:
             s.add_field(f, DataType.INT64)
         s.add_field("title", DataType.VARCHAR, max_length=MAX_VARCHAR)
         s.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
-        s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=bm25,
+        s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=bm25, enable_match=bm25,
                     **({"analyzer_params": {"tokenizer": "standard"}} if bm25 else {}))
         s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
         params = self.client.prepare_index_params()
@@ -390,6 +391,12 @@ class MilvusStore:
                                  filter=self._filter(doc_ids), output_fields=self.CHUNK_FIELDS,
                                  search_params={"metric_type": "BM25"})
         return [{**h["entity"], "id": h["id"], "score": abs(float(h["distance"])) / (BM25_K1 + 1)} for h in res[0]]
+
+    def document_frequency(self, term: str) -> int:
+        """Chunks whose terms hold this stemmed term (TEXT_MATCH on the analysed field; milvus-bm25 mode)."""
+        if not re.fullmatch(r"\w+", term):
+            return 0
+        return self.count("chunks", f"TEXT_MATCH(terms, '{term}')")
 
     def chunk_terms(self, ids: list[str]) -> dict[str, str]:
         if not ids:

@@ -31,6 +31,7 @@ from index.extract import SUFFIXES
 from index.lexical import Lexical, terms
 from index.milvus_store import DocRows, MilvusStore, StoreSpec, parse_store
 from index.model import ChunkRow, DocSpan, Index, SentenceRow
+from index.vectors import VectorStore
 from qa.answer import Answer, AnswerConfig, answer, validate
 from qa.followup import contextualize
 from qa.retrieve import RetrievalConfig, retrieve
@@ -84,16 +85,50 @@ def sync(
 
 
 class _GivenScores(Lexical):
-    """BM25 scores already computed (by Milvus) for the rows of a per-query Index."""
+    """BM25 scores already computed (by Milvus) for the rows of a per-query Index. `idf(term)` is the
+    corpus-wide one, asked of Milvus when `df` is given (a chunk count and document frequencies), else the
+    Lexical one over the candidates' own tokens (the fallback without full-text search)."""
 
-    def __init__(self, scores: np.ndarray) -> None:
-        self.tokens = [[] for _ in range(len(scores))]
+    def __init__(self, scores: np.ndarray, df: Callable[[str], tuple[int, int]] | None = None,
+                 tokens: list[list[str]] | None = None) -> None:
+        self.tokens = tokens if tokens is not None else [[] for _ in range(len(scores))]
         self.params = {}
         self._bm25 = None
         self._given = scores
+        self._df_of = df
+        self._idf: dict[str, float] = {}
 
     def scores(self, query: str) -> np.ndarray:
         return self._given
+
+    def idf(self, term: str) -> float:
+        if self._df_of is None:
+            return float(super().idf(term))  # type: ignore[misc]
+        if term not in self._idf:
+            n, df = self._df_of(term)
+            self._idf[term] = float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+        return self._idf[term]
+
+
+class _CandidateStore(VectorStore):
+    """Exact inner product over a per-query Index's candidate vectors (at most a few hundred rows)."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self.vectors = vectors
+
+    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.arange(len(self.vectors), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+        if not len(rows) or k <= 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores = self.vectors[rows] @ np.asarray(query, np.float32)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return scores[top].astype(np.float32), rows[top]
+
+    def count(self) -> int:
+        return len(self.vectors)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "milvus-candidates", "vectors": self.count()}
 
 
 class _OneVector(Embedder):
@@ -168,34 +203,35 @@ class MilvusEngine:
         cfg = self.retrieval
         depth = max(cfg.candidates, top_k, self.answering.depth)
         if doc_ids is not None and not doc_ids:
-            return self._mini({}, {}, {}, {}, set(), {})
+            return self._mini({}, {}, {}, {}, set(), {}, None)
         rows: dict[str, dict[str, Any]] = {}
-        if cfg.mode != "lexical" or self.store.manifest.get("lexical") == "candidates":  # type: ignore[union-attr]
+        if cfg.mode != "lexical" or not self._full_text():
             rows.update({r["id"]: r for r in self.store.search_dense(qvec, depth, doc_ids)})
         lexical: dict[str, float] = {}
+        tokens: dict[str, list[str]] | None = None
         if cfg.mode != "dense":
             q_terms = terms(query)
-            if self.store.manifest.get("lexical") == "milvus-bm25":  # type: ignore[union-attr]
+            if self._full_text():
                 for r in self.store.search_lexical(q_terms, depth, doc_ids):
                     rows.setdefault(r["id"], r)
                     lexical[r["id"]] = r["score"]
             elif q_terms and rows:  # no full-text search on this server: BM25 over the dense candidates
                 ids = sorted(rows)
-                tokens = self.store.chunk_terms(ids)
-                scores = Lexical([tokens[i].split() for i in ids]).scores(" ".join(q_terms))
+                tokens = {i: t.split() for i, t in self.store.chunk_terms(ids).items()}
+                scores = Lexical([tokens[i] for i in ids]).scores(" ".join(q_terms))
                 lexical = {i: float(s) for i, s in zip(ids, scores) if s > 0}
         headers = {h["doc_id"]: h for h in self.store.headers({r["doc_id"] for r in rows.values()})}
         rows = {i: r for i, r in rows.items() if r["doc_id"] in headers}  # half-written documents are not read
         texts = self._texts(rows, headers)
         # Pass 1, without sentences: which passages can reach the rerank or the answer.
-        first = self._mini(rows, lexical, headers, texts, set(), {})
+        first = self._mini(rows, lexical, headers, texts, set(), {}, tokens)
         mode = "hybrid" if cfg.mode == "full" else cfg.mode
         k = max(top_k, self.answering.depth, cfg.rerank_depth if cfg.mode == "full" else 0)
         hits = retrieve(query, first, k, qvec, doc_ids, dataclasses.replace(cfg, mode=mode))
         order = sorted(rows, key=lambda i: (rows[i]["doc_id"], rows[i]["ord"]))
         need = {order[h.row] for h in hits}
         wanted = sorted({f"{rows[i]['doc_id']}#s{j}" for i in need for j in range(rows[i]["s0"], rows[i]["s1"])})
-        return self._mini(rows, lexical, headers, texts, need, self.store.sentences(wanted))
+        return self._mini(rows, lexical, headers, texts, need, self.store.sentences(wanted), tokens)
 
     def _texts(self, rows: dict[str, dict[str, Any]], headers: dict[str, dict[str, Any]]) -> dict[str, str]:
         pieces: dict[str, list[tuple[int, int, str]]] = {}
@@ -210,7 +246,8 @@ class MilvusEngine:
         return out
 
     def _mini(self, rows: dict[str, dict[str, Any]], lexical: dict[str, float], headers: dict[str, dict[str, Any]],
-              texts: dict[str, str], need: set[str], sentences: dict[str, dict[str, Any]]) -> Index:
+              texts: dict[str, str], need: set[str], sentences: dict[str, dict[str, Any]],
+              tokens: dict[str, list[str]] | None) -> Index:
         """A per-query Index over the candidate rows (doc_id, ord order); sentences only for `need`."""
         order = sorted(rows, key=lambda i: (rows[i]["doc_id"], rows[i]["ord"]))
         chunks: list[ChunkRow] = []
@@ -241,13 +278,30 @@ class MilvusEngine:
             d: Document(d, h["title"], texts.get(d, ""), h["source"], dict(h.get("metadata") or {}))
             for d, h in headers.items() if d in spans
         }
-        return Index(
+        vectors = np.asarray([rows[i]["vector"] for i in order], np.float32).reshape(-1, dim)
+        mini = Index(
             manifest=dict(self.store.manifest or {}), documents=docs, chunks=tuple(chunks), sentences=tuple(sents),
-            spans=spans,
-            chunk_vectors=np.asarray([rows[i]["vector"] for i in order], np.float32).reshape(-1, dim),
-            sentence_vectors=np.asarray(svecs, np.float32).reshape(-1, dim),
-            lexical=_GivenScores(np.asarray([lexical.get(i, 0.0) for i in order], np.float32)),
+            spans=spans, chunk_vectors=vectors, sentence_vectors=np.asarray(svecs, np.float32).reshape(-1, dim),
+            lexical=_GivenScores(np.asarray([lexical.get(i, 0.0) for i in order], np.float32),
+                                 self._document_frequency() if self._full_text() else None,
+                                 None if tokens is None else [tokens.get(i, []) for i in order]),
         )
+        mini.__dict__["store"] = _CandidateStore(vectors)  # fills Index.store (a cached_property): always exact
+        return mini
+
+    def _full_text(self) -> bool:
+        return (self.store.manifest or {}).get("lexical") == "milvus-bm25"
+
+    def _document_frequency(self) -> Callable[[str], tuple[int, int]]:
+        """term -> (chunks in the store, chunks holding the term); the chunk count is asked once per query."""
+        total: list[int] = []
+
+        def df(term: str) -> tuple[int, int]:
+            if not total:
+                total.append(self.store.count())
+            return total[0], self.store.document_frequency(term)
+
+        return df
 
     def list_documents(self) -> list[dict[str, Any]]:
         return [{"doc_id": h["doc_id"], "title": h["title"], "source": h["source"],
