@@ -150,7 +150,7 @@ def answer(
     timings["embed"] = (time.perf_counter() - t0) * 1000
     hits = retrieve(ctx.query, index, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings)
     t1 = time.perf_counter()
-    picked = pick_sentence(index, hits, qvec, ctx.query, cfg) if qvec is not None else None
+    picked = pick_sentence(index, hits, qvec, ctx.focus or ctx.query, cfg) if qvec is not None else None
     confidence = picked[2] if picked else 0.0
     sentence = None
     if picked and confidence >= cfg.threshold:

@@ -34,10 +34,12 @@ class Context:
     used: bool  # whether earlier turns changed the query
     previous: str | None = None  # the (contextualised) earlier turn that was used
     carried: tuple[str, ...] = ()  # the words carried over
+    focus: str | None = None  # the follow-up's own words, which the answer sentence must cover; None = query
 
 
 def _key_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[\w'’-]+", text) if w.lower() not in _FUNCTION and len(w) > 1]
+    """Content words, keeping acronyms that look like function words: "What does the US import?" -> US, import."""
+    return [w for w in re.findall(r"[\w'’-]+", text) if len(w) > 1 and (w.lower() not in _FUNCTION or w.isupper())]
 
 
 def needs_context(question: str) -> bool:
@@ -61,4 +63,4 @@ def contextualize(question: str, history: list[str] | tuple[str, ...] | None) ->
     carried = tuple(dict.fromkeys(w for w in _key_words(previous) if w.lower() not in own))
     if not carried:
         return Context(question, False)
-    return Context(f"{question.strip()} {' '.join(carried)}", True, previous, carried)
+    return Context(f"{question.strip()} {' '.join(carried)}", True, previous, carried, question.strip())

@@ -109,7 +109,8 @@ function unwrap(text) {
     out.push(line);
     if (i === lines.length - 1) return;
     const next = lines[i + 1];
-    const soft = line.length >= width * 0.6 && next.trim() !== "" && !/^\s*([-•*–]|\d+[.)])\s/.test(next);
+    const carriesOn = !/[.!?:;"”)\]]\s*$/.test(line) && /^\s*[a-z]/.test(next); // "The\nbilateral"
+    const soft = (line.length >= width * 0.6 || carriesOn) && next.trim() !== "" && !/^\s*([-•*–]|\d+[.)])\s/.test(next);
     out.push(soft ? " " : "\n");
   });
   return out.join("");

@@ -1,0 +1,244 @@
+"""The chat page end to end: headless Debian Chromium (driven by Playwright, which never downloads a browser here)
+against a real `qa serve` subprocess on 127.0.0.1, over a temporary copy of the default corpus.
+
+Without /usr/bin/chromium these tests skip, except under CI=true, where they fail. Screenshots of the
+conversation go to test-output/ in the repository root (git-ignored): page-conversation.png (laptop width)
+and page-phone.png (390 px wide).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "test-output"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+API_KEY = "page-test-key"
+STARTUP_S = 240  # model load plus a first index build of the default corpus on a slow 2-core machine
+
+XSS_DOC = """Zebra marmalade protocol
+
+The zebra marmalade protocol is a test document for the chat page. Its text carries markup that must stay inert:
+<script>window.__xss=1</script> and <img src=x onerror="window.__xss=2"> are shown as characters, never run.
+The zebra marmalade protocol was drafted by the quality team in 2026 to check that uploads are rendered as text.
+"""
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.is_file():
+        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (127.0.0.1 only)
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `qa serve` on a free port; yields its base URL."""
+    work = tmp_path_factory.mktemp("page")
+    shutil.copytree(ROOT / "corpus", work / "corpus")
+    port = _free_port()
+    log = (work / "serve.log").open("wb")
+    env = {**os.environ, "CITEQA_API_KEY": API_KEY}
+    cmd = [sys.executable, "-m", "qa.cli", "serve", "--corpus", str(work / "corpus"), "--index",
+           str(work / ".citeqa"), "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"qa serve exited with {proc.returncode}:\n{(work / 'serve.log').read_text()[-3000:]}")
+            try:
+                if _get_json(f"{base}/health"):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"qa serve did not answer /health within {STARTUP_S} s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(chromium), headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, server):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.set_default_timeout(60_000)
+    pg.goto(f"{server}/")
+    pg.wait_for_selector("#doc-list .doc-button")
+    yield pg
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def _ask(pg, question: str, turn: int):  # type: ignore[no-untyped-def]
+    pg.fill("#question", question)
+    pg.press("#question", "Enter")
+    pg.wait_for_selector(f"#turn-{turn} .cards")
+    return pg.locator(f"#turn-{turn}")
+
+
+def test_empty_page_lists_documents_and_examples(page, server) -> None:  # type: ignore[no-untyped-def]
+    docs = _get_json(f"{server}/v1/documents")
+    docs = docs["documents"] if isinstance(docs, dict) else docs
+    titles = page.locator("#doc-list .doc-title").all_text_contents()
+    assert sorted(titles) == sorted(d["title"] for d in docs)
+    assert page.locator("#doc-list").get_by_text("2025-04-22").count() == 1  # the one document with a date
+    assert page.locator("#examples .example").count() >= 3
+    assert page.get_by_label("Your question").is_visible()
+    # Shift+Enter is a new line, not a send
+    page.fill("#question", "first line")
+    page.press("#question", "Shift+Enter")
+    assert page.input_value("#question") == "first line\n"
+    assert page.locator("#conversation .turn").count() == 0
+    # an example question asks itself
+    page.locator("#examples .example").first.click()
+    page.wait_for_selector("#turn-1 .cards")
+    assert page.locator("#intro").is_hidden()
+
+
+def test_answer_citation_source_view_and_follow_up(page, server) -> None:  # type: ignore[no-untyped-def]
+    turn = _ask(page, "What is the Safe Third Country Agreement?", 1)
+    answer = turn.locator(".answer-text")
+    assert "Safe Third Country" in answer.inner_text()
+    cites = answer.locator("button.cite")
+    assert cites.count() >= 1
+    assert turn.locator(".card").count() == 5
+    assert turn.locator(".card mark.answer").count() >= 1  # the answer sentence highlighted in its card
+
+    # one click on the citation: the source document, passage and answer sentence marked by their offsets
+    rank = int(cites.first.get_attribute("data-rank"))
+    cites.first.click()
+    page.wait_for_selector("#source-text mark.answer")
+    result = page.evaluate(
+        """async () => (await (await fetch('/v1/ask', {method: 'POST', headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify({question: 'What is the Safe Third Country Agreement?', top_k: 5})})).json())""")
+    passage = next(p for p in result["passages"] if p["rank"] == rank)
+    doc = _get_json(f"{server}/v1/documents/{passage['doc_id']}")
+    assert page.locator("#source-title").inner_text() == doc["title"]
+    marked = "".join(page.locator("#source-text mark").all_text_contents())
+    assert _squash(marked) == _squash(doc["text"][passage["start"]:passage["end"]])
+    answer_mark = "".join(page.locator("#source-text mark.answer").all_text_contents())
+    assert _squash(answer_mark) == _squash(result["answer"]["text"])
+    # the whole document is there, as text, and the passage is scrolled into the visible part of the view
+    assert _squash(page.locator("#source-text").inner_text()) == _squash(doc["text"])
+    box = page.locator("#source-text").bounding_box()
+    first = page.locator("#source-text mark").first.bounding_box()
+    assert box["y"] <= first["y"] < box["y"] + box["height"]
+    assert page.evaluate("document.querySelector('#source-text').scrollTop") > 0  # the passage is far down
+
+    # the follow-up finds the 2021 suspension, and the page says which context it used
+    turn2 = _ask(page, "When was it suspended?", 2)
+    assert "What is the Safe Third Country Agreement?" in turn2.locator(".context-note").inner_text()
+    suspended = turn2.locator(".card", has_text="suspended in 2021")
+    assert suspended.count() >= 1
+    suspended.first.get_by_role("button", name="Show in the document").click()
+    page.wait_for_function("document.querySelector('#source-text mark.passage, #source-text mark.answer')")
+    assert "suspended in 2021" in _squash("".join(page.locator("#source-text mark").all_text_contents()))
+
+    OUTPUT.mkdir(exist_ok=True)
+    turn2.scroll_into_view_if_needed()
+    page.screenshot(path=str(OUTPUT / "page-conversation.png"))
+
+
+def test_phone_width_opens_source_as_a_sheet(browser, server) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(f"{server}/")
+    pg.wait_for_selector("#doc-list .doc-button", state="attached")
+    assert pg.locator("#panel").is_hidden()  # the documents panel is a sheet on phones
+    turn = _ask(pg, "By how much did Guatemala agree to increase deportation flights?", 1)
+    assert "40%" in turn.locator(".answer-text").inner_text()
+    width = pg.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways at 390 px ({width} px wide)"
+    OUTPUT.mkdir(exist_ok=True)
+    pg.screenshot(path=str(OUTPUT / "page-phone.png"))
+    turn.locator(".answer-text button.cite").first.click()
+    pg.wait_for_selector("#source-text mark.answer")
+    assert pg.locator("#panel").is_visible()
+    pg.keyboard.press("Escape")
+    assert pg.locator("#panel").is_hidden()
+    context.close()
+
+
+def test_uploaded_markup_is_shown_as_text_and_never_runs(page) -> None:  # type: ignore[no-untyped-def]
+    page.click("#upload summary")
+    payload = {"name": "zebra-marmalade.txt", "mimeType": "text/plain", "buffer": XSS_DOC.encode("utf-8")}
+    page.set_input_files("#upload-file", payload)
+    page.click("#upload-form button[type=submit]")  # no key: the server refuses, the page says so in place
+    page.wait_for_selector("#upload-status.error")
+    assert "Upload failed" in page.inner_text("#upload-status")
+
+    page.set_input_files("#upload-file", payload)
+    page.fill("#upload-key", API_KEY)
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#source-title:has-text('Zebra marmalade')", timeout=120_000)  # opens once indexed
+    assert "Added" in page.locator("#upload-status").text_content()
+    assert page.locator("#doc-list .doc-title", has_text="Zebra marmalade").count() == 1
+    shown = page.locator("#source-text").inner_text()
+    assert "<script>window.__xss=1</script>" in shown
+    assert '<img src=x onerror="window.__xss=2">' in shown
+    assert page.locator("#source-text script, #source-text img").count() == 0
+
+    # the same text in an answer card is inert too
+    turn = _ask(page, "What is the zebra marmalade protocol?", 1)
+    assert turn.locator(".card", has_text="<script>window.__xss=1</script>").count() >= 1
+    assert page.locator("#conversation script, #conversation img").count() == 0
+    page.wait_for_timeout(300)  # give an injected handler (if any) the chance to run
+    assert page.evaluate("typeof window.__xss") == "undefined"
