@@ -185,14 +185,14 @@ def test_answer_citation_source_view_and_follow_up(page, server) -> None:  # typ
     # the follow-up finds the 2021 suspension, and the page says which context it used
     turn2 = _ask(page, "When was it suspended?", 2)
     assert "What is the Safe Third Country Agreement?" in turn2.locator(".context-note").inner_text()
-    suspended = turn2.locator(".card", has_text="suspended in 2021")
-    assert suspended.count() >= 1
-    suspended.first.get_by_role("button", name="Show in the document").click()
-    page.wait_for_function("document.querySelector('#source-text mark.passage, #source-text mark.answer')")
-    assert "suspended in 2021" in _squash("".join(page.locator("#source-text mark").all_text_contents()))
+    assert "suspended in 2021" in _squash(turn2.locator(".answer-text").inner_text())
+    assert turn2.locator(".card.cited", has_text="suspended in 2021").count() >= 1
+    turn2.locator(".answer-text button.cite").first.click()
+    page.wait_for_function("document.querySelector('#source-text mark.answer')?.textContent.includes('2021')")
+    assert "suspended in 2021" in _squash("".join(page.locator("#source-text mark.answer").all_text_contents()))
 
     OUTPUT.mkdir(exist_ok=True)
-    turn2.scroll_into_view_if_needed()
+    turn2.evaluate("node => node.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(OUTPUT / "page-conversation.png"))
 
 
