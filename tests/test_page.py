@@ -1,7 +1,7 @@
 """The chat page end to end: headless Debian Chromium (driven by Playwright, which never downloads a browser here)
 against a real `qa serve` subprocess on 127.0.0.1, over a temporary copy of the default corpus.
 
-Without /usr/bin/chromium these tests skip, except under CI=true, where they fail. Screenshots of the
+Without /usr/bin/chromium (or $CITEQA_CHROMIUM) these tests skip, except under CI=true, where they fail. Screenshots of the
 conversation go to test-output/ in the repository root (git-ignored): page-conversation.png (laptop width)
 and page-phone.png (390 px wide).
 """
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CITEQA_CHROMIUM", "/usr/bin/chromium"))  # Debian's; override only to test the skip
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 API_KEY = "page-test-key"
