@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -79,7 +80,7 @@ async def _citeqa_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status_for(exc))
 
 
-def _where(loc: tuple[Any, ...] | list[Any]) -> str:
+def _where(loc: Sequence[Any]) -> str:
     return ".".join(str(p) for p in loc) or "request"
 
 

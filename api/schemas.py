@@ -92,6 +92,21 @@ class ContextOut(_Open):
 
 
 class AnswerOut(_Open):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "question": "When did Rubio meet Arévalo?",
+        "answer": {"text": "U.S. Secretary of State Marco Rubio and Guatemalan President Bernardo Arévalo reaffirmed "
+                           "the deep ties between their nations in a high-level diplomatic meeting on February 5, 2025.",
+                   "doc_id": "rubio-arevalo-meeting-feb-2025", "title": "U.S. and Guatemala Strengthen Strategic "
+                   "Cooperation", "start": 159, "end": 377, "score": 0.73},
+        "answered": True, "confidence": 0.73, "threshold": 0.45,
+        "passages": [{"rank": 1, "text": "U.S. Secretary of State Marco Rubio and ...", "score": 0.51,
+                      "doc_id": "rubio-arevalo-meeting-feb-2025", "title": "U.S. and Guatemala Strengthen Strategic "
+                      "Cooperation", "start": 57, "end": 706, "scores": {"dense": 0.44, "fused": 0.03},
+                      "date": "2025-04-22", "highlight": {"start": 159, "end": 377}}],
+        "context": {"used": False, "query": "When did Rubio meet Arévalo?", "previous": None, "carried": []},
+        "timings_ms": {"embed": 9.1, "total": 21.4},
+    }]})
+
     question: str
     answer: AnswerSentenceOut | None = Field(description="The best sentence verbatim, or null when citeqa abstains.")
     answered: bool
@@ -112,6 +127,11 @@ class DocumentSummary(_Open):
 
 
 class DocumentList(_Open):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 1, "documents": [{
+        "doc_id": "rubio-arevalo-meeting-feb-2025", "title": "U.S. and Guatemala Strengthen Strategic Cooperation",
+        "source": "rubio-arevalo-meeting-feb-2025.txt", "metadata": {"date": "2025-04-22"}, "characters": 5210,
+        "chunks": 8}]}]})
+
     count: int
     documents: list[DocumentSummary]
 
@@ -126,6 +146,10 @@ class DocumentOut(_Open):
 
 
 class UploadOut(_Open):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"doc_id": "field-notes", "title": "Field notes", "source": "field-notes.md", "characters": 1834,
+         "created": True}]})
+
     doc_id: str
     title: str
     source: str
@@ -140,6 +164,9 @@ class DeleteOut(_Open):
 
 
 class HealthOut(_Open):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "documents": 5, "chunks": 75, "model": "all-MiniLM-L6-v2",
+                    "built_at": "2026-11-22T06:16:39+00:00"}]})
+
     status: str
     documents: int
     chunks: int
