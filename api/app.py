@@ -54,7 +54,8 @@ def create_app(source: Settings | QAEngine | None = None, config: ApiConfig | No
     errors.install(app)
     app.include_router(v1)
     app.include_router(ops)
-    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    if STATIC.is_dir():  # without the folder, /static/... is a plain 404 and / the placeholder page
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     def chat_page() -> Response:

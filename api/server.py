@@ -25,7 +25,8 @@ def _check_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as exc:
-            raise CiteqaError(f"cannot listen on {host}:{port}: {exc.strerror} (pick another --port)") from exc
+            raise CiteqaError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (pick another --host/--port)") \
+                from exc
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> int:
@@ -50,5 +51,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_lev
     log.info("index ready", extra={"fields": {
         "seconds": round(time.perf_counter() - t0, 2), "documents": health["documents"],
         "chunks": health["chunks"], "corpus": str(settings.corpus), "index": str(settings.index)}})
+    if not app.state.config.api_key:
+        log.info("writes disabled", extra={"fields": {"hint": "set CITEQA_API_KEY to enable uploads and deletes"}})
     uvicorn.run(app, host=host, port=port, log_level=level, access_log=False, log_config=log_config, workers=1)
     return 0

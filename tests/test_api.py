@@ -332,3 +332,32 @@ def test_cors_is_off_unless_configured(engine: Engine, client: TestClient, monke
         assert "x-request-id" in got.headers["access-control-expose-headers"].lower()
         stranger = c.get("/health", headers={"Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_without_the_static_folder_the_page_is_a_placeholder(engine: Engine, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.app
+
+    monkeypatch.setattr(api.app, "STATIC", tmp_path / "no-static")
+    with TestClient(create_app(engine, ApiConfig())) as c:
+        page = c.get("/")
+        assert page.status_code == 200 and "/docs" in page.text
+        assert c.get("/static/app.js").status_code == 404
+
+
+def test_an_unexpected_failure_is_a_json_500_with_the_request_id(engine: Engine,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(engine, name)
+
+        def list_documents(self) -> list[dict[str, Any]]:
+            raise RuntimeError("disk on fire")
+
+    with caplog.at_level(logging.ERROR, logger="citeqa.api"), TestClient(create_app(Broken(), ApiConfig())) as c:
+        r = c.get("/v1/documents", headers={"X-Request-ID": "boom-1"})
+        assert c.get("/health").status_code == 200  # the app keeps serving
+    assert r.status_code == 500 and r.headers["x-request-id"] == "boom-1"
+    assert r.json() == {"detail": "internal error; quote request id boom-1"}
+    failure = next(rec for rec in caplog.records if rec.name == "citeqa.api")
+    assert failure.fields["request_id"] == "boom-1" and "disk on fire" in str(failure.exc_info[1])
