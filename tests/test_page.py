@@ -196,6 +196,20 @@ def test_answer_citation_source_view_and_follow_up(page, server) -> None:  # typ
     page.screenshot(path=str(OUTPUT / "page-conversation.png"))
 
 
+def test_abstention_and_errors_are_shown_in_place(page) -> None:  # type: ignore[no-untyped-def]
+    turn = _ask(page, "Who won the 2022 FIFA World Cup final?", 1)
+    assert turn.locator(".no-answer").inner_text() == "The documents don't answer this question."
+    assert turn.locator(".answer-text").count() == 0
+    assert turn.locator(".card").count() >= 1  # the closest passages are still offered
+    # a question over the server's limit (the text box itself stops at 2000 characters): the reason, in place
+    page.evaluate("document.getElementById('question').value = 'why '.repeat(600)")
+    page.press("#question", "Enter")
+    error = page.locator("#turn-2 .error")
+    error.wait_for()
+    assert "2000" in error.inner_text()
+    assert page.locator("#ask").is_enabled()
+
+
 def test_phone_width_opens_source_as_a_sheet(browser, server) -> None:  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 390, "height": 844})
     pg = context.new_page()

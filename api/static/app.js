@@ -263,9 +263,8 @@ function renderAnswer(turnId, result) {
     quote.append(" ", ...marks.map((p) => citeButton(turnId, p, `[${p.rank}]`)));
     parts.push(el("p", { class: "answer-label" }, "From ", el("cite", {}, result.answer.title)), quote);
   } else {
-    parts.push(el("p", { class: "no-answer" },
-      "The documents don't answer this question.",
-      passages.length ? " These are the closest passages:" : " No passage came close."));
+    parts.push(el("p", { class: "no-answer" }, "The documents don't answer this question.",
+      passages.length ? "" : " No passage came close."));
   }
   if (passages.length) {
     parts.push(el("h3", { class: "small-heading" }, result.answer ? "Sources" : "Closest passages"));
@@ -288,6 +287,7 @@ async function submitQuestion(raw) {
     el("div", { class: "question" }, el("span", { class: "visually-hidden" }, "You asked: "), question),
     answerBox);
   $("conversation").append(turn);
+  $("announce").textContent = "Searching the documents…";
   turn.scrollIntoView({ block: "start" });
   const history = state.history.slice(-HISTORY_TURNS);
   try {
@@ -298,10 +298,14 @@ async function submitQuestion(raw) {
     });
     answerBox.replaceChildren(...renderAnswer(turnId, result).filter(Boolean));
     state.history.push(question);
-    turn.scrollIntoView({ block: "start" });
+    $("announce").textContent = result.answer
+      ? `Answer from ${result.answer.title}: ${result.answer.text.replace(/\s+/g, " ")}`
+      : `The documents don't answer this question. ${(result.passages || []).length} closest passages are listed.`;
   } catch (err) {
     answerBox.replaceChildren(el("p", { class: "error", role: "alert" }, `Could not answer: ${err.message}`));
   } finally {
+    // the question at the top of the view, or the reply itself when a long question would push it out
+    (turn.firstChild.offsetHeight > window.innerHeight / 3 ? answerBox : turn).scrollIntoView({ block: "start" });
     answerBox.classList.remove("loading");
     answerBox.removeAttribute("aria-busy");
     state.busy = false;
