@@ -361,3 +361,14 @@ def test_an_unexpected_failure_is_a_json_500_with_the_request_id(engine: Engine,
     assert r.json() == {"detail": "internal error; quote request id boom-1"}
     failure = next(rec for rec in caplog.records if rec.name == "citeqa.api")
     assert failure.fields["request_id"] == "boom-1" and "disk on fire" in str(failure.exc_info[1])
+
+
+def test_the_documented_ask_examples_answer(client: TestClient) -> None:
+    examples = client.get("/openapi.json").json()["components"]["schemas"]["AskRequest"]["examples"]
+    assert len(examples) >= 3
+    for example in examples:
+        r = client.post("/v1/ask", json=example)
+        assert r.status_code == 200, (example, r.text)
+        assert r.json()["passages"] and r.json()["question"] == example["question"]
+        if example.get("doc_ids"):
+            assert {p["doc_id"] for p in r.json()["passages"]} <= set(example["doc_ids"])
