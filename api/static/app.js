@@ -16,7 +16,7 @@ const EXAMPLES = [
   ["What is CICIG?", "us-strategy-for-central-america"],
 ];
 
-const state = { history: [], turns: 0, busy: false, docs: [], texts: new Map(), opener: null };
+const state = { history: [], turns: 0, busy: false, docs: [], texts: new Map(), opener: null, sourceRequests: 0 };
 const $ = (id) => document.getElementById(id);
 
 // el("p", {class: "x"}, "text", child) -> element; strings become text nodes.
@@ -165,6 +165,7 @@ async function documentText(docId) {
 
 // Show a document in the source view; `cite` = {start, end, highlight} marks a passage and answer sentence.
 async function openSource(docId, cite, opener) {
+  const request = ++state.sourceRequests; // a later click wins over a slower earlier fetch
   state.opener = opener || null;
   $("library").hidden = true;
   $("source").hidden = false;
@@ -178,10 +179,12 @@ async function openSource(docId, cite, opener) {
   try {
     doc = await documentText(docId);
   } catch (err) {
+    if (request !== state.sourceRequests) return;
     $("source-title").textContent = "The document could not be opened";
     text.replaceChildren(el("p", { class: "error", role: "alert" }, err.message));
     return;
   }
+  if (request !== state.sourceRequests) return;
   $("source-title").textContent = doc.title || doc.doc_id;
   const date = docDate(doc.metadata);
   const where = cite ? `characters ${cite.start.toLocaleString("en")}–${cite.end.toLocaleString("en")}` : null;
