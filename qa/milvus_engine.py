@@ -80,34 +80,35 @@ def sync(
             store.put(doc_rows(index, d.doc_id, "corpus"))
         if progress:
             progress(lo + len(batch), len(todo))
+    if todo:
+        store.flush()
     counts = {"documents": store.count("documents", "part == 0"), "chunks": store.count()}
     return counts, [d.doc_id for d in todo], warnings
 
 
 class _GivenScores(Lexical):
-    """BM25 scores already computed (by Milvus) for the rows of a per-query Index. `idf(term)` is the
-    corpus-wide one, asked of Milvus when `df` is given (a chunk count and document frequencies), else the
-    Lexical one over the candidates' own tokens (the fallback without full-text search)."""
+    """BM25 scores already computed (by Milvus) for the rows of a per-query Index; `idf(term)` is the
+    corpus-wide one, from the store's chunk count and term table (asked once per query, lazily)."""
 
-    def __init__(self, scores: np.ndarray, df: Callable[[str], tuple[int, int]] | None = None,
-                 tokens: list[list[str]] | None = None) -> None:
-        self.tokens = tokens if tokens is not None else [[] for _ in range(len(scores))]
+    def __init__(self, scores: np.ndarray, df: Callable[[list[str]], tuple[int, dict[str, int]]],
+                 prefetch: list[str]) -> None:
+        self.tokens = [[] for _ in range(len(scores))]
         self.params = {}
         self._bm25 = None
         self._given = scores
-        self._df_of = df
-        self._idf: dict[str, float] = {}
+        self._df_of, self._prefetch = df, prefetch
+        self._n: int | None = None
+        self._df: dict[str, int] = {}
 
     def scores(self, query: str) -> np.ndarray:
         return self._given
 
     def idf(self, term: str) -> float:
-        if self._df_of is None:
-            return float(super().idf(term))  # type: ignore[misc]
-        if term not in self._idf:
-            n, df = self._df_of(term)
-            self._idf[term] = float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
-        return self._idf[term]
+        if self._n is None or term not in self._df:
+            self._n, got = self._df_of(sorted({term, *self._prefetch} - set(self._df)))
+            self._df.update(got)
+        n, df = self._n, self._df.get(term, 0)
+        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
 
 class _CandidateStore(VectorStore):
@@ -190,7 +191,8 @@ class MilvusEngine:
         t0 = time.perf_counter()
         qvec = self.embedder.embed_one(ctx.query)
         t1 = time.perf_counter()
-        mini = self._candidates(ctx.query, qvec, top_k, doc_ids)
+        focus = getattr(ctx, "focus", None) or ctx.query  # the text the answer step weighs terms of
+        mini = self._candidates(ctx.query, qvec, top_k, doc_ids, terms(focus, question=True))
         t2 = time.perf_counter()
         result = answer(question, mini, _OneVector(self.embedder, ctx.query, qvec), top_k, doc_ids, history,
                         self.retrieval, self.answering)
@@ -199,16 +201,16 @@ class MilvusEngine:
         result.timings_ms["total"] = result.timings_ms.get("total", 0.0) + (t2 - t0) * 1000
         return result
 
-    def _candidates(self, query: str, qvec: np.ndarray, top_k: int, doc_ids: list[str] | None) -> Index:
+    def _candidates(self, query: str, qvec: np.ndarray, top_k: int, doc_ids: list[str] | None,
+                    prefetch: list[str]) -> Index:
         cfg = self.retrieval
         depth = max(cfg.candidates, top_k, self.answering.depth)
         if doc_ids is not None and not doc_ids:
-            return self._mini({}, {}, {}, {}, set(), {}, None)
+            return self._mini({}, {}, {}, {}, set(), {})
         rows: dict[str, dict[str, Any]] = {}
         if cfg.mode != "lexical" or not self._full_text():
             rows.update({r["id"]: r for r in self.store.search_dense(qvec, depth, doc_ids)})
         lexical: dict[str, float] = {}
-        tokens: dict[str, list[str]] | None = None
         if cfg.mode != "dense":
             q_terms = terms(query)
             if self._full_text():
@@ -217,21 +219,21 @@ class MilvusEngine:
                     lexical[r["id"]] = r["score"]
             elif q_terms and rows:  # no full-text search on this server: BM25 over the dense candidates
                 ids = sorted(rows)
-                tokens = {i: t.split() for i, t in self.store.chunk_terms(ids).items()}
-                scores = Lexical([tokens[i] for i in ids]).scores(" ".join(q_terms))
+                tokens = self.store.chunk_terms(ids)
+                scores = Lexical([tokens[i].split() for i in ids]).scores(" ".join(q_terms))
                 lexical = {i: float(s) for i, s in zip(ids, scores) if s > 0}
         headers = {h["doc_id"]: h for h in self.store.headers({r["doc_id"] for r in rows.values()})}
         rows = {i: r for i, r in rows.items() if r["doc_id"] in headers}  # half-written documents are not read
         texts = self._texts(rows, headers)
         # Pass 1, without sentences: which passages can reach the rerank or the answer.
-        first = self._mini(rows, lexical, headers, texts, set(), {}, tokens)
+        first = self._mini(rows, lexical, headers, texts, set(), {})
         mode = "hybrid" if cfg.mode == "full" else cfg.mode
         k = max(top_k, self.answering.depth, cfg.rerank_depth if cfg.mode == "full" else 0)
         hits = retrieve(query, first, k, qvec, doc_ids, dataclasses.replace(cfg, mode=mode))
         order = sorted(rows, key=lambda i: (rows[i]["doc_id"], rows[i]["ord"]))
         need = {order[h.row] for h in hits}
         wanted = sorted({f"{rows[i]['doc_id']}#s{j}" for i in need for j in range(rows[i]["s0"], rows[i]["s1"])})
-        return self._mini(rows, lexical, headers, texts, need, self.store.sentences(wanted), tokens)
+        return self._mini(rows, lexical, headers, texts, need, self.store.sentences(wanted), prefetch)
 
     def _texts(self, rows: dict[str, dict[str, Any]], headers: dict[str, dict[str, Any]]) -> dict[str, str]:
         pieces: dict[str, list[tuple[int, int, str]]] = {}
@@ -247,7 +249,7 @@ class MilvusEngine:
 
     def _mini(self, rows: dict[str, dict[str, Any]], lexical: dict[str, float], headers: dict[str, dict[str, Any]],
               texts: dict[str, str], need: set[str], sentences: dict[str, dict[str, Any]],
-              tokens: dict[str, list[str]] | None) -> Index:
+              prefetch: list[str] = ()) -> Index:  # type: ignore[assignment]
         """A per-query Index over the candidate rows (doc_id, ord order); sentences only for `need`."""
         order = sorted(rows, key=lambda i: (rows[i]["doc_id"], rows[i]["ord"]))
         chunks: list[ChunkRow] = []
@@ -283,8 +285,7 @@ class MilvusEngine:
             manifest=dict(self.store.manifest or {}), documents=docs, chunks=tuple(chunks), sentences=tuple(sents),
             spans=spans, chunk_vectors=vectors, sentence_vectors=np.asarray(svecs, np.float32).reshape(-1, dim),
             lexical=_GivenScores(np.asarray([lexical.get(i, 0.0) for i in order], np.float32),
-                                 self._document_frequency() if self._full_text() else None,
-                                 None if tokens is None else [tokens.get(i, []) for i in order]),
+                                 self._document_frequency, list(prefetch)),
         )
         mini.__dict__["store"] = _CandidateStore(vectors)  # fills Index.store (a cached_property): always exact
         return mini
@@ -292,16 +293,9 @@ class MilvusEngine:
     def _full_text(self) -> bool:
         return (self.store.manifest or {}).get("lexical") == "milvus-bm25"
 
-    def _document_frequency(self) -> Callable[[str], tuple[int, int]]:
-        """term -> (chunks in the store, chunks holding the term); the chunk count is asked once per query."""
-        total: list[int] = []
-
-        def df(term: str) -> tuple[int, int]:
-            if not total:
-                total.append(self.store.count())
-            return total[0], self.store.document_frequency(term)
-
-        return df
+    def _document_frequency(self, terms: list[str]) -> tuple[int, dict[str, int]]:
+        """-> (chunks in the store, {term: chunks holding it})."""
+        return self.store.count(), self.store.document_frequency(terms)
 
     def list_documents(self) -> list[dict[str, Any]]:
         return [{"doc_id": h["doc_id"], "title": h["title"], "source": h["source"],
