@@ -37,7 +37,7 @@ def test_kind_follows_corpus_size_and_env(monkeypatch: pytest.MonkeyPatch) -> No
     assert choose_kind(0) == choose_kind(FLAT_MAX - 1) == "flat"
     assert choose_kind(FLAT_MAX) == choose_kind(HNSW_MAX - 1) == "hnsw"
     assert choose_kind(HNSW_MAX) == choose_kind(10_000_000) == "ivf"
-    assert spec_for(1_000_000)["storage"] == "pq" and spec_for(1_000_000)["nlist"] <= 4096
+    assert spec_for(1_000_000)["storage"] == "pq" and spec_for(1_000_000)["nlist"] <= 2048
     monkeypatch.setenv("CITEQA_VECTOR_INDEX", "hnsw")
     assert choose_kind(10) == "hnsw"
     monkeypatch.setenv("CITEQA_VECTOR_INDEX", "annoy")
