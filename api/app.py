@@ -1,7 +1,8 @@
 """`create_app(settings | engine)` -> the FastAPI app: /v1 routes, /health, /metrics, the chat page at `/`
 and its files under `/static/`. One engine (one index in memory) per app, opened here, never per request.
 
-    create_app(Settings(corpus=Path("corpus"), index=Path(".citeqa")))   opens (or first builds) the index
+    create_app(Settings(corpus=Path("corpus"), index=Path(".citeqa")))   opens (or first builds) the index;
+                                                                         settings.store picks FAISS or Milvus
     create_app(engine)                                                   serves an engine already open
 """
 

@@ -50,7 +50,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_lev
     health = app.state.engine.health()
     log.info("index ready", extra={"fields": {
         "seconds": round(time.perf_counter() - t0, 2), "documents": health["documents"],
-        "chunks": health["chunks"], "corpus": str(settings.corpus), "index": str(settings.index)}})
+        "chunks": health["chunks"], "corpus": str(settings.corpus), "index": str(settings.index),
+        "store": getattr(settings, "store", None)}})
     if not app.state.config.api_key:
         log.info("writes disabled", extra={"fields": {"hint": "set CITEQA_API_KEY to enable uploads and deletes"}})
     uvicorn.run(app, host=host, port=port, log_level=level, access_log=False, log_config=log_config, workers=1)
