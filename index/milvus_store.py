@@ -21,7 +21,6 @@ manifest says lexical="candidates": BM25 is then computed over the dense candida
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -33,15 +32,13 @@ from typing import Any
 import numpy as np
 
 from index.errors import CiteqaError, IndexMismatch, IndexMissing
+from index.milvus_schema import BM25_K1, DUMMY_DIM, MAX_VARCHAR, create_collections
 
 STORE_ENV = "CITEQA_STORE"
 TOKEN_ENV = "CITEQA_MILVUS_TOKEN"
 PREFIX_ENV = "CITEQA_MILVUS_PREFIX"
 PART_CHARS = 16000  # 4 bytes per character at most: a part always fits a 65535-byte VARCHAR
-MAX_VARCHAR = 65535
 BATCH = 1000  # rows per insert call
-DUMMY_DIM = 2  # Milvus wants a vector field in every collection
-BM25_K1, BM25_B = 1.2, 0.75  # as index.lexical.Lexical
 
 
 @dataclass(frozen=True)
@@ -193,111 +190,9 @@ class MilvusStore:
         return found
 
     def _create(self, expected: dict[str, Any]) -> dict[str, Any]:
-        from pymilvus.exceptions import MilvusException
-
-        dim = int(expected["dim"])
-        lexical = "milvus-bm25"
-        if os.environ.get("CITEQA_MILVUS_LEXICAL") == "candidates":
-            lexical = "candidates"
-        else:
-            try:
-                self._create_chunks(dim, bm25=True)
-            except MilvusException:  # a server without full-text search: BM25 over the dense candidates
-                lexical = "candidates"
-        if lexical == "candidates":
-            self._create_chunks(dim, bm25=False)
-        self._create_sentences(dim)
-        self._create_terms()
-        self._create_documents()
-        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        manifest = {**expected, "format": 1, "created_at": created, "lexical": lexical,
-                    "vector_index": "FLAT" if self.spec.local else "HNSW"}
-        self._simple(self.names["manifest"], [("value", "json")])
-        self.client.insert(self.names["manifest"], [{"id": "manifest", "value": manifest, "dummy": [0.0] * DUMMY_DIM}])
+        manifest = create_collections(self.client, self.names, expected, local=self.spec.local)
         self._collections = set(self.client.list_collections())
         return manifest
-
-    def _schema(self) -> Any:
-        from pymilvus import DataType
-
-        s = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
-        s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=512)
-        return s
-
-    def _vector_index(self, params: Any, field: str) -> None:
-        if self.spec.local:
-            params.add_index(field, index_type="FLAT", metric_type="IP")
-        else:
-            params.add_index(field, index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
-
-    def _create_chunks(self, dim: int, bm25: bool) -> None:
-        from pymilvus import DataType, Function, FunctionType
-
-        name = self.names["chunks"]
-        if self.client.has_collection(name):
-            self.client.drop_collection(name)
-        s = self._schema()
-        s.add_field("doc_id", DataType.VARCHAR, max_length=512)
-        for f in ("ord", "start", "end", "s0", "s1"):
-            s.add_field(f, DataType.INT64)
-        s.add_field("title", DataType.VARCHAR, max_length=MAX_VARCHAR)
-        s.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
-        s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=bm25,
-                    **({"analyzer_params": {"tokenizer": "standard"}} if bm25 else {}))
-        s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-        params = self.client.prepare_index_params()
-        self._vector_index(params, "vector")
-        if bm25:
-            s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-            s.add_function(Function(name="terms_bm25", function_type=FunctionType.BM25,
-                                    input_field_names=["terms"], output_field_names=["sparse"]))
-            params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                             params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
-        params.add_index("doc_id", index_type="INVERTED")
-        self.client.create_collection(name, schema=s, index_params=params, consistency_level="Strong")
-
-    def _create_sentences(self, dim: int) -> None:
-        from pymilvus import DataType
-
-        s = self._schema()
-        s.add_field("doc_id", DataType.VARCHAR, max_length=512)
-        for f in ("ord", "start", "end"):
-            s.add_field(f, DataType.INT64)
-        s.add_field("heading", DataType.BOOL)
-        s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-        params = self.client.prepare_index_params()
-        self._vector_index(params, "vector")
-        params.add_index("doc_id", index_type="INVERTED")
-        self.client.create_collection(self.names["sentences"], schema=s, index_params=params,
-                                      consistency_level="Strong")
-
-    def _create_terms(self) -> None:
-        self._simple(self.names["terms"], [("term", "str"), ("doc_id", "str"), ("chunks", "int")], index="term")
-
-    def _create_documents(self) -> None:
-        self._simple(self.names["documents"], [
-            ("doc_id", "str"), ("part", "int"), ("parts", "int"), ("title", "text"), ("source", "text"),
-            ("origin", "str"), ("content_hash", "str"), ("chars", "int"), ("chunks", "int"), ("metadata", "json"),
-            ("text", "text"),
-        ])
-
-    def _simple(self, name: str, fields: list[tuple[str, str]], index: str | None = None) -> None:
-        from pymilvus import DataType
-
-        s = self._schema()
-        for f, kind in fields:
-            if kind == "json":
-                s.add_field(f, DataType.JSON)
-            elif kind == "int":
-                s.add_field(f, DataType.INT64)
-            else:
-                s.add_field(f, DataType.VARCHAR, max_length=MAX_VARCHAR if kind == "text" else 512)
-        s.add_field("dummy", DataType.FLOAT_VECTOR, dim=DUMMY_DIM)
-        params = self.client.prepare_index_params()
-        params.add_index("dummy", index_type="FLAT", metric_type="L2")
-        if index:
-            params.add_index(index, index_type="INVERTED")
-        self.client.create_collection(name, schema=s, index_params=params, consistency_level="Strong")
 
     # -- writes -------------------------------------------------------------------------------------------
 
