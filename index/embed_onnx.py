@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +127,12 @@ class OnnxEmbedder(Embedder):
         self.backend = "onnx-int8" if quantized else "onnx"
         path = ensure_onnx(quantized)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or int(os.environ.get("CITEQA_THREADS") or 0)
+        # One thread per call, and calls in parallel (a pool in `embed`, concurrent requests in a server): on
+        # 2 shared cores a 2-thread call waited on its spinning partner, 2x slower per query (docs/BENCHMARKS.md).
+        self.workers = max(1, int(os.environ.get("CITEQA_THREADS") or os.cpu_count() or 1))
+        opts.intra_op_num_threads = threads or 1
         opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -167,14 +172,24 @@ class OnnxEmbedder(Embedder):
         step = 1 if self.quantized else max(1, batch_size)
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        groups = [order[lo : lo + step] for lo in range(0, len(order), step)]
+
+        def run(idx: list[int]) -> np.ndarray:
+            return self._run([encodings[i] for i in idx])
+
+        if len(groups) == 1:  # a query: no pool
+            out[groups[0]] = run(groups[0])
+            if progress:
+                progress(len(texts))
+            return out
         pending = 0  # texts done but not yet reported: progress comes about once per `batch_size` texts
-        for lo in range(0, len(order), step):
-            idx = order[lo : lo + step]
-            out[idx] = self._run([encodings[i] for i in idx])
-            pending += len(idx)
-            if progress and (pending >= batch_size or lo + step >= len(order)):
-                progress(pending)
-                pending = 0
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(groups))) as pool:
+            for n, (idx, vecs) in enumerate(zip(groups, pool.map(run, groups)), start=1):
+                out[idx] = vecs
+                pending += len(idx)
+                if progress and (pending >= batch_size or n == len(groups)):
+                    progress(pending)
+                    pending = 0
         return out
 
     def identity(self) -> dict[str, Any]:
