@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,20 @@ class Lexical:
             self._bm25 = bm25s.BM25(k1=k1, b=b)
             # bm25s rejects an all-empty corpus row set; a placeholder token keeps rows aligned.
             self._bm25.index([t or ["\u2205"] for t in tokens], show_progress=False)
+
+    @cached_property
+    def _df(self) -> dict[str, int]:
+        df: dict[str, int] = {}
+        for toks in self.tokens:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        return df
+
+    def idf(self, term: str) -> float:
+        """BM25's idf of a stemmed term over the chunks: rare terms weigh more, unseen ones the most.
+        e.g. with 75 chunks: "guatemala" (in 60) -> 0.25, "quetzal" (in none) -> 5.0."""
+        n, df = len(self.tokens), self._df.get(term, 0)
+        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
     def scores(self, query: str) -> np.ndarray:
         n = len(self.tokens)

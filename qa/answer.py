@@ -27,11 +27,12 @@ MAX_TOP_K = 50
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    depth: int = 3  # sentences of this many top passages compete for the answer
-    w_coverage: float = 0.3  # weight of the share of question terms found in the sentence
-    w_rank: float = 0.05  # bonus for the sentence's passage rank: w_rank / (1 + rank)
+    # Tuned on tests/gold (71 questions; see docs/QUALITY.md for how, and the overfitting caveat).
+    depth: int = 5  # sentences of this many top passages compete for the answer
+    w_coverage: float = 0.75  # weight of the idf-weighted share of question terms found in the sentence
+    w_rank: float = 0.1  # bonus for the sentence's passage rank: w_rank / (1 + rank)
     min_words: int = 4
-    threshold: float = 0.45  # confidence below which citeqa abstains (calibrated on tests/gold)
+    threshold: float = 0.765  # confidence (the chosen sentence's score) below which citeqa abstains
 
 
 @dataclass(frozen=True)
@@ -103,17 +104,19 @@ def validate(question: str, top_k: int) -> str:
     return q
 
 
-def _coverage(q_terms: set[str], text: str) -> float:
-    if not q_terms:
-        return 0.0
-    return len(q_terms & set(terms(text))) / len(q_terms)
+def _coverage(weights: dict[str, float], text_terms: set[str]) -> float:
+    """idf-weighted share of the question's terms present: {"quetzal": 5.0, "guatemala": 0.2} and a text with
+    only "guatemala" -> 0.04."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in text_terms) / total if total else 0.0
 
 
 def pick_sentence(
     index: Index, hits: list[Hit], qvec: np.ndarray, query: str, cfg: AnswerConfig
 ) -> tuple[int, int, float] | None:
-    """(sentence row, passage rank, score) of the best answer sentence, or None when there is no candidate."""
-    q_terms = set(terms(query, question=True))
+    """(sentence row, passage rank, score) of the best answer sentence, or None when there is no candidate.
+    score = cosine(sentence, question) + w_coverage * coverage(sentence) + w_rank / (1 + passage rank)"""
+    weights = {t: index.lexical.idf(t) for t in set(terms(query, question=True))}
     best: tuple[int, int, float] | None = None
     seen: set[int] = set()
     for rank, hit in enumerate(hits[: cfg.depth]):
@@ -124,7 +127,7 @@ def pick_sentence(
             if srow in seen or s.heading or len(text.split()) < cfg.min_words:
                 continue
             seen.add(srow)
-            score = float(index.sentence_vectors[srow] @ qvec) + cfg.w_coverage * _coverage(q_terms, text)
+            score = float(index.sentence_vectors[srow] @ qvec) + cfg.w_coverage * _coverage(weights, set(terms(text)))
             score += cfg.w_rank / (1 + rank)
             if best is None or score > best[2]:
                 best = (srow, rank, score)
