@@ -4,6 +4,10 @@ pronoun-led or elliptical question.
     history ["What is the Safe Third Country Agreement?"], question "When was it suspended?"
     -> Context(query="When was it suspended? Safe Third Country Agreement", used=True, ...)
 
+`focus` is the follow-up's own wording: the answer sentence is chosen for covering *its* terms (the carried
+words only steer retrieval), so "When was it suspended?" is answered by the sentence about the suspension, not
+again by the sentence that defined the agreement.
+
 Each earlier turn is first contextualised against the one before it, so "And what about Honduras?" after
 two turns on a topic still carries that topic. A question that stands on its own is left alone.
 """
@@ -63,4 +67,5 @@ def contextualize(question: str, history: list[str] | tuple[str, ...] | None) ->
     carried = tuple(dict.fromkeys(w for w in _key_words(previous) if w.lower() not in own))
     if not carried:
         return Context(question, False)
-    return Context(f"{question.strip()} {' '.join(carried)}", True, previous, carried, question.strip())
+    focus = question.strip() if terms(question, question=True) else None  # "Where?" has nothing of its own
+    return Context(f"{question.strip()} {' '.join(carried)}", True, previous, carried, focus)

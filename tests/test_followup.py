@@ -18,6 +18,12 @@ def test_pronoun_question_carries_the_previous_topic() -> None:
     assert ctx.focus == "When was it suspended?"  # the answer sentence must cover the follow-up's own words
 
 
+def test_a_question_with_no_words_of_its_own_is_answered_from_the_whole_query() -> None:
+    ctx = contextualize("Where?", ["When did Rubio meet Arévalo?"])
+    assert ctx.used and ctx.carried == ("Rubio", "meet", "Arévalo")
+    assert ctx.focus is None  # nothing to cover: the answer sentence is judged against the full query
+
+
 def test_standalone_questions_are_left_alone() -> None:
     for question, history in [
         ("By how much did Guatemala agree to increase deportation flights?", [SAFE]),
