@@ -28,7 +28,7 @@ OBSERVATORY = (
     "# The Quetzal Observatory\n\n"
     "The Quetzal Observatory opened near Antigua Guatemala in 2019. "
     "It measures volcanic ash plumes from the Fuego volcano with lidar instruments. "
-    "The observatory is directed by the physicist Lucia Ixchel Perez.\n"
+    "The director of the Quetzal Observatory is the physicist Lucia Ixchel Perez.\n"
 )
 
 
@@ -93,7 +93,11 @@ def assert_citations_resolve(client: TestClient, body: dict[str, Any]) -> None:
     a = body["answer"]
     if a is not None:
         assert text_of(a["doc_id"])[a["start"]:a["end"]] == a["text"]
-        assert any(p["highlight"] == {"start": a["start"], "end": a["end"]} for p in body["passages"])
+        # every returned passage that contains the answer sentence highlights it (the sentence may also come
+        # from a passage ranked below top_k, which then is not returned)
+        for p in body["passages"]:
+            holds = p["doc_id"] == a["doc_id"] and p["start"] <= a["start"] and a["end"] <= p["end"]
+            assert (p["highlight"] == {"start": a["start"], "end": a["end"]}) == holds, p
 
 
 # ---- ask ------------------------------------------------------------------------------------------------------
@@ -187,7 +191,7 @@ def test_get_document_gives_the_text_that_offsets_index(client: TestClient, engi
 
 def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestClient, engine: Engine) -> None:
     corpus = engine.settings.corpus
-    question = {"question": "Who directs the Quetzal Observatory?"}
+    question = {"question": "Who is the director of the Quetzal Observatory?"}
     before = client.post("/v1/ask", json=question).json()
     assert all(p["doc_id"] != "quetzal-observatory" for p in before["passages"])
 

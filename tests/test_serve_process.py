@@ -28,8 +28,9 @@ KEY = "serve-key-0b7e"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 START_TIMEOUT = 300.0  # the first start loads the model and embeds the corpus
 NOTE = (b"The Quetzal Observatory opened near Antigua Guatemala in 2019. It measures volcanic ash plumes from the "
-        b"Fuego volcano with lidar instruments. The observatory is directed by the physicist Lucia Ixchel Perez.\n")
-QUESTION = {"question": "Who directs the Quetzal Observatory?"}
+        b"Fuego volcano with lidar instruments. The director of the Quetzal Observatory is the physicist Lucia "
+        b"Ixchel Perez.\n")
+QUESTION = {"question": "Who is the director of the Quetzal Observatory?"}
 
 
 def free_port() -> int:
