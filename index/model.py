@@ -59,8 +59,11 @@ class Index:
     @cached_property
     def store(self) -> VectorStore:
         """Exact while small, approximate beyond (index.vectors.spec_for); reuses the previous Index's structure."""
-        layout = tuple((d, self.documents[d].content_hash, s.c0, s.c1) for d, s in self.spans.items() if d in self.documents)
-        return make_store(self.chunk_vectors, layout)
+        return make_store(self.chunk_vectors, self.layout())
+
+    def layout(self) -> tuple[tuple[str, str, int, int], ...]:
+        """(doc_id, content hash, first chunk row, end row) per document: what a vector store may share."""
+        return tuple((d, self.documents[d].content_hash, s.c0, s.c1) for d, s in self.spans.items() if d in self.documents)
 
     def chunk_text(self, row: int) -> str:
         c = self.chunks[row]

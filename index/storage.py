@@ -28,7 +28,7 @@ from index.documents import Document
 from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from index.lexical import Lexical
 from index.model import ChunkRow, DocSpan, Index, SentenceRow
-from index.vectors import spec_for
+from index.vectors import load_structure, save_structure, spec_for
 
 CURRENT = "CURRENT"
 FIX = "run `qa index` to rebuild it"
@@ -89,7 +89,11 @@ def save(index: Index, root: str | Path) -> Path:
     for name, arr in (("chunk_vectors.npy", index.chunk_vectors), ("sentence_vectors.npy", index.sentence_vectors)):
         np.save(tmp / name, np.ascontiguousarray(arr, dtype=np.float32))
         _fsync_file(tmp / name)
-    manifest = {**index.manifest, "vector_index": spec_for(len(index.chunks), int(index.chunk_vectors.shape[1]))}
+    spec = spec_for(len(index.chunks), int(index.chunk_vectors.shape[1]))
+    if spec["type"] != "flat":  # the approximate structure is built now and saved, so a start-up only reads it
+        for path in save_structure(index.store, tmp):
+            _fsync_file(path)
+    manifest = {**index.manifest, "vector_index": spec}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     _fsync_file(tmp / "manifest.json")
     _fsync_dir(tmp)
@@ -180,7 +184,11 @@ def load(root: str | Path, identity: dict[str, Any] | None = None, chunking: dic
     documents = {d.doc_id: d for d in docs}
     for d in documents:
         spans.setdefault(d, DocSpan(0, 0, 0, 0))
-    return Index(manifest, documents, chunks, sentences, spans, cvec, svec, Lexical(tokens))
+    index = Index(manifest, documents, chunks, sentences, spans, cvec, svec, Lexical(tokens))
+    store = load_structure(gen, cvec, index.layout(), dict(manifest.get("vector_index") or {}))
+    if store is not None:
+        index.__dict__["store"] = store  # the cached `Index.store`, read instead of rebuilt
+    return index
 
 
 def default_chunking() -> dict[str, Any]:

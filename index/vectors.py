@@ -24,6 +24,7 @@ import threading
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -265,6 +266,40 @@ def make_store(vectors: np.ndarray, layout: Layout = (), kind: str | None = None
         if store is not None:
             break
     store = store or AnnStore(vectors, spec, layout)
+    with _recent_lock:
+        _recent[:] = [r for r in _recent if r() is not None][-3:] + [weakref.ref(store)]
+    return store
+
+
+STRUCTURE_FILE, ROWS_FILE = "vector_index.faiss", "vector_rows.npy"
+
+
+def save_structure(store: VectorStore, folder: Path) -> list[Path]:
+    """Write an approximate store's structure beside the index files (exact stores have none): the files."""
+    if not isinstance(store, AnnStore):
+        return []
+    import faiss
+
+    faiss.write_index(store.base, str(folder / STRUCTURE_FILE))
+    np.save(folder / ROWS_FILE, store.row_base)
+    return [folder / STRUCTURE_FILE, folder / ROWS_FILE]
+
+
+def load_structure(folder: Path, vectors: np.ndarray, layout: Layout, spec: dict[str, Any]) -> VectorStore | None:
+    """The saved structure as a store, or None when absent, unreadable or not matching (then it is rebuilt
+    lazily: a damaged structure file costs time, never an answer)."""
+    if spec.get("type") in (None, "flat") or spec != spec_for(len(vectors), vectors.shape[1]):
+        return None
+    try:
+        import faiss
+
+        base = faiss.read_index(str(folder / STRUCTURE_FILE))
+        row_base = np.load(folder / ROWS_FILE, allow_pickle=False)
+        if len(row_base) != len(vectors) or base.d != vectors.shape[1] or int(row_base.max(initial=-1)) >= base.ntotal:
+            return None
+    except Exception:  # missing or damaged file: rebuild
+        return None
+    store = AnnStore(vectors, spec, layout, base, row_base.astype(np.int64))
     with _recent_lock:
         _recent[:] = [r for r in _recent if r() is not None][-3:] + [weakref.ref(store)]
     return store

@@ -121,3 +121,26 @@ def test_no_sharing_between_different_vectors(monkeypatch: pytest.MonkeyPatch) -
     assert b.store.describe()["masked"] == 0 and b.store.describe()["vectors"] == len(b.chunks)
     c, _ = build(docs[:5], FakeEmbedder(), previous=a)  # same vectors: shared, the deleted one masked
     assert c.store.describe()["masked"] == a.spans[docs[5].doc_id].c1 - a.spans[docs[5].doc_id].c0
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_structure_saved_and_read_back(kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CITEQA_VECTOR_INDEX", kind)
+    emb = FakeEmbedder()
+    docs = _docs(12)
+    first, _ = build(docs, emb)
+    assert first.store.count() == len(first.chunks)
+    index, _ = build(docs[1:], emb, previous=first)  # a shared structure with masked rows
+    storage.save(index, tmp_path / "idx")
+    gen = storage.live_generation(tmp_path / "idx")
+    assert (gen / "vector_index.faiss").is_file()
+    loaded = storage.load(tmp_path / "idx")
+    assert "store" in loaded.__dict__  # read, not rebuilt
+    assert loaded.store.describe()["masked"] == index.store.describe()["masked"] > 0
+    for row in range(0, len(index.chunks), 5):
+        assert list(loaded.store.search(index.chunk_vectors[row], 5)[1]) == list(index.store.search(index.chunk_vectors[row], 5)[1])
+
+    (gen / "vector_index.faiss").write_bytes(b"not a faiss index")  # damaged: rebuilt lazily, answers the same
+    again = storage.load(tmp_path / "idx")
+    assert "store" not in again.__dict__
+    assert again.chunks[int(again.store.search(index.chunk_vectors[0], 1)[1][0])] == index.chunks[0]
