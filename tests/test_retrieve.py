@@ -1,0 +1,105 @@
+"""Retrieval modes on a small corpus: what each stage ranks, the per-stage score breakdown, filters, ablation."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.build import build
+from index.documents import Document
+from index.model import Index
+from qa.retrieve import MODES, RetrievalConfig, retrieve
+
+DOCS = [
+    Document("coffee", "Coffee exports", "Guatemala exports coffee to the United States. Coffee farms cover the "
+             "highlands. Prices for arabica beans rose in 2024.", "coffee.txt"),
+    Document("ports", "Port expansion", "The Army Corps of Engineers will help plan two port expansions. Puerto "
+             "Quetzal and Santo Tomas de Castilla are the two ports. Work starts next year.", "ports.txt"),
+    Document("taiwan", "Relations with Taiwan", "Guatemala keeps diplomatic ties with Taiwan. China has pressed "
+             "it to switch recognition. The president visited Taipei.", "taiwan.txt"),
+]
+
+
+@pytest.fixture
+def small(fake_embedder) -> Index:
+    index, _ = build(DOCS, fake_embedder)
+    return index
+
+
+def ask(index: Index, embedder, q: str, k: int = 5, **cfg) -> list:
+    return retrieve(q, index, k, qvec=embedder.embed_one(q), config=RetrievalConfig(**cfg))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_finds_the_passage_sharing_the_question_words(small: Index, fake_embedder, mode: str) -> None:
+    hits = ask(small, fake_embedder, "Which two ports will the Army Corps of Engineers help expand?", mode=mode)
+    assert hits and hits[0].doc_id == "ports"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_score_breakdown_names_the_stages_that_ran(small: Index, fake_embedder) -> None:
+    q = "coffee exports to the United States"
+    assert set(ask(small, fake_embedder, q, mode="dense")[0].scores) == {"dense"}
+    assert set(ask(small, fake_embedder, q, mode="lexical")[0].scores) == {"lexical"}
+    assert set(ask(small, fake_embedder, q, mode="hybrid")[0].scores) == {"dense", "lexical", "fused"}
+    top = ask(small, fake_embedder, q, mode="full")[0]
+    assert set(top.scores) == {"dense", "lexical", "fused", "sentence", "rerank"}
+    assert top.score == top.scores["rerank"]
+    # the sentence score is the cosine of the passage's best-matching sentence
+    c = small.chunks[top.row]
+    best = max(float(small.sentence_vectors[s] @ fake_embedder.embed_one(q)) for s in range(c.s0, c.s1))
+    assert top.scores["sentence"] == pytest.approx(best, abs=1e-5)
+
+
+def test_hybrid_scores_every_candidate_on_both_sides(small: Index, fake_embedder) -> None:
+    q = "Taipei recognition pressure"
+    qv = fake_embedder.embed_one(q)
+    bm = small.lexical.scores(q)
+    for h in retrieve(q, small, 10, qvec=qv, config=RetrievalConfig(mode="hybrid")):
+        assert h.scores["dense"] == pytest.approx(float(small.chunk_vectors[h.row] @ qv), abs=1e-5)
+        assert h.scores["lexical"] == pytest.approx(float(bm[h.row]), abs=1e-4)
+
+
+def test_rrf_fused_score_is_the_sum_of_reciprocal_ranks(small: Index, fake_embedder) -> None:
+    hits = ask(small, fake_embedder, "Guatemala coffee", k=10, mode="hybrid", rrf_k=60)
+    dense_rank = {h.row: i for i, h in enumerate(sorted(hits, key=lambda h: -h.scores["dense"]))}
+    lex_rank = {h.row: i for i, h in enumerate(sorted(hits, key=lambda h: -h.scores["lexical"]))}
+    for h in hits:
+        lex = 1 / (61 + lex_rank[h.row]) if h.scores["lexical"] > 0 else 0.0
+        assert h.scores["fused"] == pytest.approx(1 / (61 + dense_rank[h.row]) + lex, abs=1e-6)
+
+
+def test_blend_fusion_is_a_normalised_weighted_sum(small: Index, fake_embedder) -> None:
+    hits = ask(small, fake_embedder, "Guatemala coffee", k=10, mode="hybrid", fusion="blend", w_dense=1.0)
+    assert hits[0].scores["fused"] == pytest.approx(1.0)
+    assert [h.row for h in hits] == [h.row for h in sorted(hits, key=lambda h: -h.scores["dense"])]
+
+
+def test_a_document_filter_restricts_every_mode(small: Index, fake_embedder) -> None:
+    for mode in MODES:
+        hits = retrieve("coffee exports", small, 5, qvec=fake_embedder.embed_one("coffee exports"),
+                        doc_ids=["taiwan"], config=RetrievalConfig(mode=mode))
+        assert {h.doc_id for h in hits} <= {"taiwan"}
+    assert retrieve("coffee", small, 5, qvec=fake_embedder.embed_one("coffee"), doc_ids=[]) == []
+
+
+def test_lexical_mode_needs_no_vector_and_skips_passages_without_a_shared_term(small: Index) -> None:
+    hits = retrieve("arabica", small, 5, qvec=None, config=RetrievalConfig(mode="lexical"))
+    assert [h.doc_id for h in hits] == ["coffee"]
+
+
+def test_pseudo_relevance_feedback_keeps_the_ranking_contract(small: Index, fake_embedder) -> None:
+    hits = ask(small, fake_embedder, "two ports", k=10, mode="full", prf_depth=2)
+    assert hits[0].doc_id == "ports"
+    assert len({h.row for h in hits}) == len(hits)
+
+
+def test_unknown_mode_or_fusion_is_refused(small: Index, fake_embedder) -> None:
+    with pytest.raises(ValueError):
+        ask(small, fake_embedder, "coffee", mode="magic")
+    with pytest.raises(ValueError):
+        ask(small, fake_embedder, "coffee", fusion="max")
+
+
+def test_empty_index_returns_nothing(fake_embedder) -> None:
+    index, _ = build([], fake_embedder)
+    assert retrieve("coffee", index, 5, qvec=fake_embedder.embed_one("coffee")) == []
