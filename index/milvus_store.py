@@ -196,9 +196,11 @@ class MilvusStore:
 
     # -- writes -------------------------------------------------------------------------------------------
 
-    def put(self, doc: DocRows) -> None:
-        """Write one document (replacing any earlier version). Part 0 of the document goes last."""
-        self.remove(doc.doc_id)
+    def put(self, doc: DocRows, replace: bool = True) -> None:
+        """Write one document, replacing any earlier version unless the caller knows there is none (deletes
+        by filter are the slow part of a bulk load on milvus-lite). Part 0 of the document goes last."""
+        if replace:
+            self.remove(doc.doc_id)
         chunks = [
             {"id": f"{doc.doc_id}#c{i}", "doc_id": doc.doc_id, "ord": i, "start": c["start"], "end": c["end"],
              "s0": c["s0"], "s1": c["s1"], "title": _fit(doc.title), "text": _fit(doc.text[c["start"]:c["end"]]),

@@ -73,11 +73,13 @@ def sync(
         if h["origin"] == "corpus" and h["doc_id"] not in names:
             store.remove(h["doc_id"])
     todo = [d for d in docs if force or have.get(d.doc_id, {}).get("content_hash") != d.content_hash]
+    # rows without a committed document (an interrupted run) make every write a replace, to clear them
+    resumed = store.count() != sum(int(h["chunks"]) for h in have.values())
     for lo in range(0, len(todo), SYNC_BATCH_DOCS):
         batch = todo[lo : lo + SYNC_BATCH_DOCS]
         index, _ = build(batch, embedder, ChunkParams(), None)
-        for d in batch:
-            store.put(doc_rows(index, d.doc_id, "corpus"))
+        for d in batch:  # a document with no part 0 may still have rows from an interrupted run: replace
+            store.put(doc_rows(index, d.doc_id, "corpus"), replace=d.doc_id in have or resumed)
         if progress:
             progress(lo + len(batch), len(todo))
     if todo:
@@ -334,7 +336,8 @@ class MilvusEngine:
             if same:
                 raise DuplicateDocument(f"the same text is already indexed as {same[0]['doc_id']!r}", same[0]["doc_id"])
             index, _ = build([doc], self.embedder, ChunkParams(), None)
-            self.store.put(doc_rows(index, doc.doc_id, "upload"))
+            leftovers = self.store.count("chunks", f'doc_id == "{doc.doc_id}"')  # of a write cut short
+            self.store.put(doc_rows(index, doc.doc_id, "upload"), replace=bool(leftovers))
             return doc, True
 
     def delete(self, doc_id: str) -> Document:

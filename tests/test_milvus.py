@@ -164,6 +164,17 @@ def test_sync_is_incremental_and_keeps_uploads(lite: Settings, fake_embedder) ->
     assert "Motagua" in engine.document("landau-arevalo-migration-drug-trafficking").text
 
 
+def test_an_interrupted_bulk_load_resumes(lite: Settings, fake_embedder) -> None:
+    counts, _, _ = sync(lite, fake_embedder)
+    store = MilvusEngine.open(lite, embedder=fake_embedder).store
+    # as if the run had stopped after writing this document's passages but before its commit marker
+    store.client.delete(store.names["documents"], filter='doc_id == "rubio-arevalo-meeting-feb-2025"')
+    assert "rubio-arevalo-meeting-feb-2025" not in {h["doc_id"] for h in store.headers()}
+    again, embedded, _ = sync(lite, fake_embedder, store=store)
+    assert embedded == ["rubio-arevalo-meeting-feb-2025"]
+    assert again == counts and store.count() == counts["chunks"]  # the half-written rows were replaced
+
+
 def test_a_replica_with_another_model_is_refused(lite: Settings, fake_embedder) -> None:
     from tests.conftest import FakeEmbedder
 
