@@ -71,6 +71,28 @@ def scifact_rows(folder: Path, cache: str | None, embedder: Any) -> dict[str, di
     return out
 
 
+def _memo(embedder: Any) -> Any:
+    """The same embedder, remembering texts it has embedded: the four gold runs ask the same questions."""
+    from index.embed import Embedder
+
+    class Memo(Embedder):
+        name, backend, dim = embedder.name, embedder.backend, embedder.dim
+        seen: dict[str, Any] = {}
+
+        def embed_batch(self, texts: Any) -> Any:
+            import numpy as np
+
+            todo = [t for t in dict.fromkeys(texts) if t not in self.seen]
+            if todo:
+                self.seen.update(zip(todo, embedder.embed_batch(todo)))
+            return np.stack([self.seen[t] for t in texts])
+
+        def identity(self) -> dict[str, Any]:
+            return dict(embedder.identity())
+
+    return Memo()
+
+
 def gold_rows(embedder: Any) -> dict[str, dict[str, float]]:
     from qa.engine import Engine, Settings
     from qa.evaluate import load_gold, run_gold, summarize
@@ -79,7 +101,7 @@ def gold_rows(embedder: Any) -> dict[str, dict[str, float]]:
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine.open(Settings(corpus=ROOT / "corpus", index=Path(tmp) / "index"), build_if_missing=True,
-                             embedder=embedder)
+                             embedder=_memo(embedder))
         for _, mode in ROWS:
             engine.retrieval = dataclasses.replace(engine.retrieval, mode=mode)
             out[mode] = summarize(run_gold(engine, gold))
