@@ -88,7 +88,8 @@ def backend(args: argparse.Namespace) -> dict[str, Any]:
         s = time.perf_counter()
         emb.embed_one(data.queries[q])
         lat.append((time.perf_counter() - s) * 1000)
-    out: dict[str, Any] = {"name": args.name, "docs": len(texts), "load_s": t1 - t0, "docs_per_s": len(texts) / (t3 - t2),
+    out: dict[str, Any] = {"name": args.name, "queries": len(qids), "docs": len(texts), "load_s": t1 - t0,
+                           "docs_per_s": len(texts) / (t3 - t2),
                            "query_ms": percentiles(lat), "torch_imported": "torch" in sys.modules,
                            "peak_rss_mb": peak_rss_mb()}
     if len(texts) == len(data.docs):

@@ -113,19 +113,26 @@ def _backends(r: dict[str, Any]) -> list[str]:
     rows = []
     if b:
         rows.append(["torch (sentence-transformers, the baseline above)", b["docs"], b["load_s"], b["docs_per_s"],
-                     b["query_ms"]["p50"], b.get("ndcg10"), "1", "yes"])
+                     b["query_ms"]["p50"], _nd(b.get("ndcg10")), "1", "yes"])
     for x in r["backends"]:
         cos = x.get("cosine_vs_torch") or {}
-        rows.append([x["name"], x["docs"], x["load_s"], x["docs_per_s"], x["query_ms"]["p50"], x.get("ndcg10"),
-                     f"{cos.get('mean', float('nan')):.4f} / {cos.get('min', float('nan')):.4f}",
+        delta = f" ({x['ndcg10'] - b['ndcg10']:+.4f})" if b and b.get("ndcg10") and x.get("ndcg10") else ""
+        rows.append([x["name"], x["docs"], x["load_s"], x["docs_per_s"], x["query_ms"]["p50"],
+                     _nd(x.get("ndcg10")) + delta,
+                     f"{cos['mean']:.4f} / {cos['min']:.4f}" if cos else "–",
                      "yes" if x["torch_imported"] else "no"])
     out = ["## 3. Embedding backends", "",
            "Same texts (SciFact title + abstract), one process each. nDCG@10: dense retrieval of the SciFact test "
            "claims over the abstracts. Cosine: against the torch vectors of the same texts (mean / min). Single-query "
-           "latency: one claim at a time. `load s` includes the imports and, for ONNX, reading the cached export.", ""]
+           "latency: one claim at a time. `load s` includes the imports and, for ONNX, reading the cached export. "
+           f"nDCG@10 over {b['queries'] if b else '?'} claims (in parentheses: the difference to torch).", ""]
     out += table(["backend", "texts", "load s", "texts/s", "query p50 ms", "nDCG@10", "cosine vs torch",
                   "imports torch"], rows)
     return out
+
+
+def _nd(x: float | None) -> str:
+    return "–" if x is None else f"{x:.4f}"
 
 
 def _scale(sc: dict[str, Any]) -> list[str]:

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if "serving" in only:
         log("serving: qa serve on 127.0.0.1, concurrency 1/8/32, soak, writes under load")
         results["serving"] = serving.run(work / "serve", args.quick)
+        results["serving"]["embedder"] = default_backend()
     if not has_scifact and only & {"indexing", "backends", "scale"}:
         results["skipped"].append(f"indexing, backends, scale: no SciFact at {scifact} (pass --scifact DIR)")
         only -= {"indexing", "backends", "scale"}
@@ -84,7 +85,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 continue
             log(f"backends: {name}")
             extra = ["--vectors", str(qvecs)] if name == default_backend() else []
-            sample = [] if name == "onnx-int8" else ["--sample", "300" if args.quick else "1000"]
+            full = name in ("onnx-int8", default_backend())  # nDCG@10 needs every abstract embedded
+            sample = [] if full else ["--sample", "300" if args.quick else "1000"]
             rows.append(run_worker("indexing", "backend", name, *sf, *sample, "--compare", str(torch_vecs), *extra))
         if not qvecs.exists():
             rows.append(run_worker("indexing", "backend", default_backend(), *sf, "--vectors", str(qvecs)))
