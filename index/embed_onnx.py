@@ -82,7 +82,13 @@ def _export_float(dest: Path) -> None:
 def _quantize(src: Path, dest: Path) -> None:
     import logging
 
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:  # onnxruntime's quantiser needs the `onnx` package
+        from index.errors import CiteqaError
+
+        raise CiteqaError(f"the int8 export needs the onnx package ({exc}): pip install 'citeqa[onnx-export]', "
+                          "or set CITEQA_EMBEDDER=onnx") from exc
 
     logging.getLogger().setLevel(logging.ERROR)  # its "consider pre-processing" hint is noise here
     # Per-channel MatMul weights only: per-tensor scales, or quantised embedding tables, cost ~0.06 cosine.
