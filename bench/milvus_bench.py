@@ -152,7 +152,13 @@ def ask_bench(index: Any, n_chunks: int, gold: list[str], embedder: Any, work: P
     settings = Settings(corpus=work / "no-corpus", index=work / "faiss", store=f"milvus://{work / 'ask.db'}")
     store = MilvusStore(parse_store(settings.store))
     store.connect(expected_manifest(embedder), create=True)
-    docs, chunks, sents, spans, tokens, cv, sv = {}, [], [], {}, [], [], []
+    docs: dict[str, Any] = {}
+    chunks: list[ChunkRow] = []
+    sents: list[SentenceRow] = []
+    spans: dict[str, DocSpan] = {}
+    tokens: list[list[str]] = []
+    cv: list[np.ndarray] = []
+    sv: list[np.ndarray] = []
     put_s = 0.0
     for c in range(copies):
         for doc_id, span in index.spans.items():
