@@ -32,7 +32,7 @@ class AnswerConfig:
     w_coverage: float = 0.75  # weight of the idf-weighted share of question terms found in the sentence
     w_rank: float = 0.1  # bonus for the sentence's passage rank: w_rank / (1 + rank)
     min_words: int = 4
-    threshold: float = 0.765  # confidence (the chosen sentence's score) below which citeqa abstains
+    threshold: float = 0.735  # confidence (the chosen sentence's score) below which citeqa abstains
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Quality floors on the project's gold set (tests/gold, 71 questions) with the real model and the default corpus.
 
 Floors sit a little below what the default pipeline measured when they were set (docs/QUALITY.md):
-Recall@5 0.915, answer hit 0.745, abstention accuracy 0.930 (8 of 11 unanswerable questions abstained,
-58 of 60 answerable ones answered). A change that costs more than a question or two fails here.
+Recall@5 0.957, answer hit 0.745, abstention accuracy 0.944 (8 of 11 unanswerable questions abstained,
+59 of 60 answerable ones answered). A change that costs more than a question or two fails here.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ def summary(default_engine) -> dict:
 
 
 def test_the_evidence_passage_is_in_the_top_five(summary: dict) -> None:
-    assert summary["recall_at_5"] >= 0.9
-    assert summary["mrr_at_10"] >= 0.75
+    assert summary["recall_at_5"] >= 0.91
+    assert summary["mrr_at_10"] >= 0.78
 
 
 def test_the_answer_sentence_covers_the_evidence(summary: dict) -> None:
@@ -31,7 +31,7 @@ def test_the_answer_sentence_covers_the_evidence(summary: dict) -> None:
 
 
 def test_abstention_separates_answerable_from_unanswerable(summary: dict) -> None:
-    assert summary["abstention_accuracy"] >= 0.88
+    assert summary["abstention_accuracy"] >= 0.9
     assert summary["unanswerable_abstained"] >= 0.6
     assert summary["answerable_answered"] >= 0.9
 

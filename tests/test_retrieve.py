@@ -60,7 +60,7 @@ def test_hybrid_scores_every_candidate_on_both_sides(small: Index, fake_embedder
 
 
 def test_rrf_fused_score_is_the_sum_of_reciprocal_ranks(small: Index, fake_embedder) -> None:
-    hits = ask(small, fake_embedder, "Guatemala coffee", k=10, mode="hybrid", rrf_k=60)
+    hits = ask(small, fake_embedder, "Guatemala coffee", k=10, mode="hybrid", fusion="rrf", rrf_k=60)
     dense_rank = {h.row: i for i, h in enumerate(sorted(hits, key=lambda h: -h.scores["dense"]))}
     lex_rank = {h.row: i for i, h in enumerate(sorted(hits, key=lambda h: -h.scores["lexical"]))}
     for h in hits:
