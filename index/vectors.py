@@ -101,7 +101,7 @@ def spec_for(n: int, dim: int = 384, kind: str | None = None) -> dict[str, Any]:
         return {"type": "hnsw", "storage": "sq8", "M": 32, "ef_construction": 64, "ef_search": 96, "refine": 4}
     nlist = 1 << max(0, round(math.log2(max(1.0, 4 * math.sqrt(n)))))
     nlist = max(1, min(2048, nlist, n // 39))
-    spec: dict[str, Any] = {"type": "ivf", "nlist": nlist, "nprobe": min(nlist, max(8, nlist // 64)), "refine": 10}
+    spec: dict[str, Any] = {"type": "ivf", "nlist": nlist, "nprobe": min(nlist, max(8, nlist // 16)), "refine": 20}
     if n >= 20_000 and dim % 8 == 0:
         return {**spec, "storage": "pq", "m": dim // 8, "nbits": 8}
     return {**spec, "storage": "sq8"}
