@@ -153,7 +153,9 @@ def answer(
     timings["embed"] = (time.perf_counter() - t0) * 1000
     hits = retrieve(ctx.query, index, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings)
     t1 = time.perf_counter()
-    picked = pick_sentence(index, hits, qvec, ctx.focus or ctx.query, cfg) if qvec is not None else None
+    # The answer comes from a returned passage, so its citation always resolves in the response.
+    shown = hits[: min(top_k, cfg.depth)]
+    picked = pick_sentence(index, shown, qvec, ctx.focus or ctx.query, cfg) if qvec is not None else None
     confidence = picked[2] if picked else 0.0
     sentence = None
     if picked and confidence >= cfg.threshold:

@@ -106,8 +106,8 @@ class Engine:
         return doc
 
     def add(self, data: bytes, filename: str, title: str | None = None) -> tuple[Document, bool]:
-        """Add one file to the corpus and the index. -> (document, created). Same content twice is idempotent:
-        the existing document comes back with created=False."""
+        """Add one file to the corpus and the index. -> (document, True). Text already indexed raises
+        DuplicateDocument naming the existing doc_id (the API answers 409)."""
         suffix = Path(filename).suffix.lower()
         if suffix not in SUFFIXES:
             raise UnsupportedType(f"unsupported file type {suffix or '(none)'!r}: citeqa reads {', '.join(SUFFIXES)}")
