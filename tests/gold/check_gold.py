@@ -17,7 +17,6 @@ Standard library only.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
