@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	# torch first, pinned: an unpinned torch pulls a multi-GB CUDA build
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,milvus,onnx-export]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,milvus]'
+	# the default embedder's ONNX export (int8), made once from the packaged weights and cached
+	$(PY) -c "from index.embed_onnx import ensure_onnx; ensure_onnx(True)"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -18,6 +18,7 @@ it. When the delta or the masked share grows past a limit, the store is rebuilt 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
 import os
 import threading
@@ -55,7 +56,7 @@ def _one_thread() -> Iterator[None]:
     """A single query runs on the calling thread alone: with an OpenMP team per query, concurrent requests
     on 2 cores oversubscribe and wait on each other (measured 2.5x slower under load). Restored after, so
     builds keep every core."""
-    import faiss
+    faiss: Any = importlib.import_module("faiss")
 
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
@@ -111,7 +112,7 @@ class FaissStore(VectorStore):
     """Exact search (the small-corpus default)."""
 
     def __init__(self, vectors: np.ndarray) -> None:
-        import faiss
+        faiss: Any = importlib.import_module("faiss")
 
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.index = faiss.IndexFlatIP(self.vectors.shape[1])
@@ -139,7 +140,7 @@ class FaissStore(VectorStore):
 
 def build_ann(vectors: np.ndarray, spec: dict[str, Any]) -> Any:
     """A trained, filled faiss index for `spec` (inner product); ids are row numbers of `vectors`."""
-    import faiss
+    faiss: Any = importlib.import_module("faiss")
 
     n, dim = vectors.shape
     ip = faiss.METRIC_INNER_PRODUCT
@@ -190,7 +191,7 @@ class AnnStore(VectorStore):
             self._bitmap = np.packbits(self.base_row >= 0, bitorder="little")
 
     def _params(self) -> Any:
-        import faiss
+        faiss: Any = importlib.import_module("faiss")
 
         sel = faiss.IDSelectorBitmap(len(self.base_row), faiss.swig_ptr(self._bitmap)) if self.masked else None
         if self.spec["type"] == "hnsw":
@@ -278,7 +279,7 @@ def save_structure(store: VectorStore, folder: Path) -> list[Path]:
     """Write an approximate store's structure beside the index files (exact stores have none): the files."""
     if not isinstance(store, AnnStore):
         return []
-    import faiss
+    faiss: Any = importlib.import_module("faiss")
 
     faiss.write_index(store.base, str(folder / STRUCTURE_FILE))
     np.save(folder / ROWS_FILE, store.row_base)
@@ -291,7 +292,7 @@ def load_structure(folder: Path, vectors: np.ndarray, layout: Layout, spec: dict
     if spec.get("type") in (None, "flat") or spec != spec_for(len(vectors), vectors.shape[1]):
         return None
     try:
-        import faiss
+        faiss: Any = importlib.import_module("faiss")
 
         base = faiss.read_index(str(folder / STRUCTURE_FILE))
         row_base = np.load(folder / ROWS_FILE, allow_pickle=False)
