@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from index.model import Index
 from qa.metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
 from qa.retrieve import RetrievalConfig, retrieve
 
-DEFAULT_CACHE = Path.home() / ".cache" / "citeqa" / "beir"
+DEFAULT_CACHE = Path(os.environ.get("CITEQA_CACHE") or Path.home() / ".cache" / "citeqa") / "beir"
 
 
 @dataclass(frozen=True)
