@@ -84,12 +84,19 @@ def _where(loc: Sequence[Any]) -> str:
     return ".".join(str(p) for p in loc) or "request"
 
 
+def _plain(issue: dict[str, Any]) -> str:
+    """pydantic's message, except where it speaks in regexes: an empty or blank question."""
+    if issue["type"] in ("string_pattern_mismatch", "string_too_short") and issue["loc"][-1:] == ["question"]:
+        return "the question is empty or only whitespace"
+    return str(issue["msg"])
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # deliberately without "input" and "ctx": they can be large, binary or not JSON-serialisable
     issues = [{"loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
                "type": str(e.get("type", ""))} for e in exc.errors()]
-    detail = "; ".join(f"{_where(i['loc'])}: {i['msg']}" for i in issues[:5]) or "invalid request"
+    detail = "; ".join(f"{_where(i['loc'])}: {_plain(i)}" for i in issues[:5]) or "invalid request"
     return JSONResponse({"detail": detail, "errors": issues}, status_code=422)
 
 

@@ -78,6 +78,12 @@ def test_ask_rejects_bad_input_with_422(client: TestClient, body: Any, where: st
     assert where in error(client.post("/v1/ask", json=body), 422)
 
 
+def test_blank_question_is_explained_in_words_not_a_regex(client: TestClient) -> None:
+    for q in ("", "   \n\t "):
+        detail = error(client.post("/v1/ask", json={"question": q}), 422)
+        assert "the question is empty or only whitespace" in detail and "\\S" not in detail
+
+
 def test_ask_blank_after_strip_is_422_from_the_engine_too(client: TestClient) -> None:
     # \x1c is whitespace to Python's str.strip() but not to the schema's pattern: the engine's check answers
     assert "empty" in error(client.post("/v1/ask", json={"question": "\x1c\x1d"}), 422)
