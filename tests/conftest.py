@@ -4,6 +4,7 @@
     fake_embedder          deterministic hashed bag-of-words vectors, for fast plumbing tests
     default_corpus         a temporary copy of corpus/ (tests may add and delete files)
     default_engine         an Engine over that copy, index built once per session (read-only use)
+    private_engine(e, dir) an Engine over private copies of e's corpus and built index (nothing re-embedded)
 """
 
 from __future__ import annotations
@@ -76,3 +77,12 @@ def default_engine(default_corpus_session: Path, tmp_path_factory: pytest.TempPa
 
     settings = Settings(corpus=default_corpus_session, index=tmp_path_factory.mktemp("index") / ".citeqa")
     return Engine.open(settings, build_if_missing=True, embedder=real_embedder)
+
+
+def private_engine(default_engine, root: Path):  # -> Engine
+    """An Engine over private copies of the session's corpus and built index, for tests that write."""
+    from qa.engine import Engine, Settings
+
+    shutil.copytree(default_engine.settings.corpus, root / "corpus")
+    shutil.copytree(default_engine.settings.index, root / ".citeqa")
+    return Engine.open(Settings(corpus=root / "corpus", index=root / ".citeqa"), embedder=default_engine.embedder)

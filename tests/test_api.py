@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import STATIC, create_app
 from api.config import ApiConfig
-from qa.engine import Engine, Settings
+from qa.engine import Engine
+from tests.conftest import private_engine
 
 pytestmark = pytest.mark.slow
 
@@ -52,13 +52,6 @@ def make_pdf(lines: list[str]) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return out
-
-
-def private_engine(default_engine: Engine, root: Path) -> Engine:
-    """An engine over private copies of the session's corpus and built index (nothing re-embedded)."""
-    shutil.copytree(default_engine.settings.corpus, root / "corpus")
-    shutil.copytree(default_engine.settings.index, root / ".citeqa")
-    return Engine.open(Settings(corpus=root / "corpus", index=root / ".citeqa"), embedder=default_engine.embedder)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ as soon as its call returns, and the end state is the start state."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -18,7 +17,8 @@ import uvicorn
 
 from api.app import create_app
 from api.config import ApiConfig
-from qa.engine import Engine, Settings
+from qa.engine import Engine
+from tests.conftest import private_engine
 
 pytestmark = pytest.mark.slow
 
@@ -53,10 +53,7 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def engine(default_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root = tmp_path_factory.mktemp("api-concurrency")
-    shutil.copytree(default_engine.settings.corpus, root / "corpus")
-    shutil.copytree(default_engine.settings.index, root / ".citeqa")
-    return Engine.open(Settings(corpus=root / "corpus", index=root / ".citeqa"), embedder=default_engine.embedder)
+    return private_engine(default_engine, tmp_path_factory.mktemp("api-concurrency"))
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ status, a JSON {"detail": ...} a user can act on, never a 500, and a failed writ
 from __future__ import annotations
 
 import asyncio
-import shutil
 from typing import Any
 
 import pytest
@@ -12,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.config import MB, ApiConfig
-from qa.engine import Engine, Settings
+from qa.engine import Engine
+from tests.conftest import private_engine
 
 pytestmark = pytest.mark.slow
 
@@ -23,10 +23,7 @@ LIMIT = 20 * MB
 
 @pytest.fixture(scope="module")
 def engine(default_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root = tmp_path_factory.mktemp("api-errors")
-    shutil.copytree(default_engine.settings.corpus, root / "corpus")
-    shutil.copytree(default_engine.settings.index, root / ".citeqa")
-    return Engine.open(Settings(corpus=root / "corpus", index=root / ".citeqa"), embedder=default_engine.embedder)
+    return private_engine(default_engine, tmp_path_factory.mktemp("api-errors"))
 
 
 @pytest.fixture(scope="module")

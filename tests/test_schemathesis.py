@@ -5,8 +5,6 @@ headers, and every response body matching its schema."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +20,8 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from api.config import ApiConfig
-from qa.engine import Engine, Settings
+from qa.engine import Engine
+from tests.conftest import private_engine
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +35,7 @@ CASES: list[tuple[str, str, str, int]] = []  # (method, path, mode, status) of e
 @pytest.fixture(scope="module")
 def api_schema(default_engine: Engine, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("schemathesis")
-    shutil.copytree(default_engine.settings.corpus, root / "corpus")
-    shutil.copytree(default_engine.settings.index, root / ".citeqa")
-    engine = Engine.open(Settings(corpus=root / "corpus", index=root / ".citeqa"), embedder=default_engine.embedder)
+    engine = private_engine(default_engine, root)
     app = create_app(engine, ApiConfig(api_key=KEY))
     config = SchemathesisConfig.from_dict({
         "seed": 20261122,
