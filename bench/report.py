@@ -72,7 +72,8 @@ def _serving(s: dict[str, Any]) -> list[str]:
             f"warm-up → {sk['rss_end_mb']:.0f} MiB at the end (max {sk['rss_max_mb']:.0f}); "
             f"{s['rss_end_mb']:.0f} MiB after the write test.", "",
             f"Writes under load: {w['requests']:,} asks at concurrency 8 while {w['uploads']} documents were uploaded "
-            f"(every other one deleted again): {w['errors']} ask errors, {w['bad_citations']} unresolvable citations, "
+            f"(every other one deleted again): {w['errors']} ask errors, {w['bad_citations']} unresolvable citations "
+            f"({w.get('unverifiable', 0)} answers citing a document deleted before it could be checked), "
             f"write errors {w['write_errors'] or 'none'}; p50 {w['latency_ms']['p50']:.1f} ms, "
             f"p99 {w['latency_ms']['p99']:.1f} ms.", ""]
     return out
