@@ -92,10 +92,8 @@ def retrieve(
     doc_ids: list[str] | None = None,
     config: RetrievalConfig | None = None,
     timings: dict[str, float] | None = None,
-    lexical_query: str | None = None,
 ) -> list[Hit]:
-    """`qvec` is the question's unit vector (needed by every mode but lexical); `doc_ids` restricts the search;
-    `lexical_query` overrides the BM25 query text (follow-up questions expand it)."""
+    """`qvec` is the question's unit vector (needed by every mode but lexical); `doc_ids` restricts the search."""
     cfg = config or RetrievalConfig()
     if cfg.mode not in MODES:
         raise ValueError(f"unknown mode {cfg.mode!r}: one of {', '.join(MODES)}")
@@ -113,7 +111,7 @@ def retrieve(
         _timed(timings, t0, t0, t0)
         return _hits(index, out, k)
     all_rows = rows if rows is not None else np.arange(n, dtype=np.int64)
-    bm = index.lexical.scores(lexical_query or question)
+    bm = index.lexical.scores(question)
     if cfg.mode == "lexical":
         top_rows, top_sc = _top(bm, all_rows, k)
         out = [(int(r), float(s), {"lexical": float(s)}) for r, s in zip(top_rows, top_sc) if s > 0]
