@@ -17,44 +17,66 @@ def _settings(args: argparse.Namespace) -> Any:
                              embedder=getattr(args, "embedder", None), store=getattr(args, "store", None))
 
 
+class _ProgressBar:
+    """`progress(done, total)` callback drawing a tqdm bar on stderr, opened on the first call."""
+
+    def __init__(self, unit: str, quiet: bool) -> None:
+        self.unit, self.quiet = unit, quiet
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit=self.unit, desc="embedding", disable=self.quiet or None, file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     import time
 
-    from tqdm import tqdm
-
     from index.embed import load_embedder
-    from qa.engine import sync
 
     settings = _settings(args)
     if not settings.corpus.is_dir():
         from index.errors import CorpusNotFound
 
         raise CorpusNotFound(f"corpus folder not found: {settings.corpus} (set --corpus or CITEQA_CORPUS)")
-    if settings.store != "faiss":
-        from qa.milvus_engine import index_command
-
-        return index_command(settings, quiet=args.quiet, force=args.force)
     t0 = time.perf_counter()
     embedder = load_embedder(settings.embedder)
-    bar: Any = None
+    if settings.store != "faiss":
+        from index.milvus_store import parse_store
+        from qa.milvus_engine import sync as milvus_sync
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="text", desc="embedding", disable=args.quiet or None, file=sys.stderr)
-        bar.update(done - bar.n)
-
-    index, embedded, warnings = sync(settings, embedder, progress, force=args.force)
-    if bar is not None:
+        spec = parse_store(settings.store)
+        bar = _ProgressBar("doc", args.quiet)
+        counts, embedded, warnings = milvus_sync(settings, embedder, spec, bar, force=args.force)
         bar.close()
-    for w in warnings:
-        print(f"qa: warning: {w}", file=sys.stderr)
+        _warn(warnings)
+        print(f"indexed {counts['documents']} documents, {counts['chunks']} passages "
+              f"({len(embedded)} documents embedded) into Milvus {spec.redacted()} in {time.perf_counter() - t0:.1f}s")
+        return 0
+    from qa.engine import sync
+
+    bar = _ProgressBar("text", args.quiet)
+    index, embedded, warnings = sync(settings, embedder, bar, force=args.force)
+    bar.close()
+    _warn(warnings)
     print(
         f"indexed {len(index.documents)} documents, {len(index.chunks)} passages, {len(index.sentences)} sentences "
         f"({len(embedded)} documents embedded, {len(index.documents) - len(embedded)} unchanged) "
         f"into {settings.index} in {time.perf_counter() - t0:.1f}s"
     )
     return 0
+
+
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        print(f"qa: warning: {w}", file=sys.stderr)
 
 
 def _print_answer(result: dict[str, Any], width: int = 100) -> None:
@@ -118,8 +140,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise CiteqaError(f"cannot read the gold set {args.gold}: {exc.strerror}") from exc
     settings = _settings(args)
     engine = open_engine(settings, build_if_missing=True)
-    if settings.store != "faiss":
-        from qa.milvus_engine import run_gold
     if args.mode:
         import dataclasses
 

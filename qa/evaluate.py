@@ -77,8 +77,8 @@ def judge(q: GoldQuestion, result: Answer, doc_texts: dict[str, str]) -> GoldRes
 
 
 def run_gold(engine: Engine, gold: list[GoldQuestion], k: int = 10) -> list[GoldResult]:
-    index = engine.index
-    texts = {d: doc.text for d, doc in index.documents.items()}
+    """Any engine (FAISS or Milvus): document texts come through its public `list_documents`/`document`."""
+    texts = {d["doc_id"]: engine.document(d["doc_id"]).text for d in engine.list_documents()}
     return [judge(q, engine.ask(q.question, top_k=k, history=list(q.history)), texts) for q in gold]
 
 

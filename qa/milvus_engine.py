@@ -345,38 +345,3 @@ class MilvusEngine:
             doc = self.document(doc_id)
             self.store.remove(doc_id)
             return doc
-
-
-def index_command(settings: Any, quiet: bool = False, force: bool = False) -> int:
-    """`qa index --store milvus...`: sync the corpus folder into Milvus with a progress bar over documents."""
-    import sys
-
-    from tqdm import tqdm
-
-    t0 = time.perf_counter()
-    spec = parse_store(settings.store)
-    embedder = load_embedder(settings.embedder)
-    bar: Any = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="doc", desc="embedding", disable=quiet or None, file=sys.stderr)
-        bar.update(done - bar.n)
-
-    counts, embedded, warnings = sync(settings, embedder, spec, progress, force=force)
-    if bar is not None:
-        bar.close()
-    for w in warnings:
-        print(f"qa: warning: {w}", file=sys.stderr)
-    print(f"indexed {counts['documents']} documents, {counts['chunks']} passages "
-          f"({len(embedded)} documents embedded) into Milvus {spec.redacted()} in {time.perf_counter() - t0:.1f}s")
-    return 0
-
-
-def run_gold(engine: Any, gold: list[Any], k: int = 10) -> list[Any]:
-    """qa.evaluate.run_gold for an engine without an in-memory Index: document texts come from the store."""
-    from qa.evaluate import judge
-
-    texts = {d["doc_id"]: engine.document(d["doc_id"]).text for d in engine.list_documents()}
-    return [judge(q, engine.ask(q.question, top_k=k, history=list(q.history)), texts) for q in gold]

@@ -25,7 +25,6 @@ from index.milvus_store import StoreSpec, parse_store
 from qa.engine import Engine, Settings, open_engine
 from qa.evaluate import load_gold, run_gold, summarize
 from qa.milvus_engine import MilvusEngine, sync
-from qa.milvus_engine import run_gold as run_gold_milvus
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
@@ -222,7 +221,7 @@ def test_gold_metrics_match_faiss(default_engine: Engine, default_corpus_session
     milvus = MilvusEngine.open(settings, embedder=real_embedder)
     gold = load_gold(ROOT / "tests/gold/questions.jsonl")
     f = summarize(run_gold(default_engine, gold))
-    m = summarize(run_gold_milvus(milvus, gold))
+    m = summarize(run_gold(milvus, gold))
     for key in ("recall_at_1", "recall_at_5", "mrr_at_10", "ndcg_at_10", "answer_hit_rate", "abstention_accuracy"):
         assert abs(m[key] - f[key]) <= TOLERANCE, (key, m[key], f[key])
     assert m["recall_at_5"] >= 0.8  # and the pipeline on Milvus is good in its own right, not only alike
