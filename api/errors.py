@@ -55,7 +55,7 @@ DESCRIPTIONS = {
     404: "No document with that id.",
     409: "The same text is already indexed; `doc_id` names that document.",
     413: "The upload is over the 20 MB limit (refused before it is read whole).",
-    415: "Unsupported file type (citeqa reads .txt, .md, .html, .pdf).",
+    415: "Unsupported file type (the detail names the types citeqa reads).",
     422: "Invalid input: empty or over-long question, top_k outside 1-50, unreadable document.",
 }
 

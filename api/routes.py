@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Path, Request, Response, UploadFile
+from fastapi.responses import FileResponse
 
 from api.deps import ConfigDep, EngineDep, WriteAccess
 from api.errors import responses
@@ -35,7 +36,8 @@ def ask(body: AskRequest, engine: EngineDep, config: ConfigDep) -> dict[str, Any
 @v1.get("/documents", response_model=DocumentList, tags=["documents"], summary="List every document")
 def list_documents(engine: EngineDep) -> dict[str, Any]:
     docs = sorted(engine.list_documents(), key=lambda d: d["doc_id"])
-    return {"count": len(docs), "documents": docs}
+    skipped = [{"source": s.source, "reason": s.reason} for s in engine.skipped()]
+    return {"count": len(docs), "documents": docs, "skipped": skipped}
 
 
 @v1.get("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"], responses=responses(404, 422),
@@ -43,7 +45,19 @@ def list_documents(engine: EngineDep) -> dict[str, Any]:
 def get_document(doc_id: DocId, engine: EngineDep) -> dict[str, Any]:
     doc = engine.document(doc_id)
     return {"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "metadata": dict(doc.metadata),
-            "characters": len(doc.text), "text": doc.text}
+            "characters": len(doc.text), "text": doc.text, "type": doc.type,
+            "pages": [{"number": p.number, "label": p.label, "start": p.start, "end": p.end, "ocr": p.ocr, "kind": p.kind}
+                      for p in doc.parts]}
+
+
+@v1.get("/documents/{doc_id}/file", tags=["documents"], responses={**responses(404, 422), 200: {"content": {"*/*": {}}}},
+        response_class=FileResponse, summary="The original file of a document (a PDF opens at #page=N)")
+def get_document_file(doc_id: DocId, engine: EngineDep) -> FileResponse:
+    from index.formats import format_for
+
+    path = engine.original(doc_id)
+    media = format_for(path.suffix).media_type
+    return FileResponse(path, media_type=media, filename=path.name, content_disposition_type="inline")
 
 
 @v1.post("/documents", response_model=UploadOut, status_code=201, tags=["documents"],
@@ -54,7 +68,8 @@ def upload_document(
     config: ConfigDep,
     request: Request,
     response: Response,
-    file: Annotated[UploadFile, File(description="A .txt, .md, .html or .pdf file, at most 20 MB.")],
+    file: Annotated[UploadFile, File(description="A document (.txt, .md, .html, .pdf, .docx, .pptx, .xlsx, .csv, .odt, "
+                                                 ".rtf, .epub, .eml, .png, .jpg, .tiff), at most 20 MB.")],
     title: Annotated[str | None, Form(max_length=300, description="Title; default: the file's own.")] = None,
 ) -> dict[str, Any]:
     """Indexes only the new document's passages, saves the file into the corpus folder, and returns once the

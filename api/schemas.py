@@ -3,7 +3,8 @@ fields, so a field the core adds to `Answer.to_dict()` or `Engine.health()` pass
 
     POST /v1/ask              AskRequest -> AnswerOut (exactly Answer.to_dict())
     GET  /v1/documents        -> DocumentList {"count": 5, "documents": [DocumentSummary, ...]}
-    GET  /v1/documents/{id}   -> DocumentOut (with the full text that every offset indexes)
+    GET  /v1/documents/{id}   -> DocumentOut (with the full text that every offset indexes, type and pages)
+    GET  /v1/documents/{id}/file -> the original file, with its media type
     POST /v1/documents        multipart file (+ title) -> 201 UploadOut
     DELETE /v1/documents/{id} -> DeleteOut
     GET  /health              -> HealthOut
@@ -126,6 +127,19 @@ class DocumentSummary(_Open):
     chunks: int
 
 
+class SkippedOut(_Open):
+    source: str
+    reason: str
+
+
+class PageOut(_Open):
+    number: int = Field(description="1-based page or slide number; sheet order for sheets.")
+    label: str = Field(description='"p. 3", "slide 2", "sheet Sales".')
+    start: int
+    end: int
+    ocr: bool = False
+
+
 class DocumentList(_Open):
     model_config = ConfigDict(json_schema_extra={"examples": [{"count": 1, "documents": [{
         "doc_id": "rubio-arevalo-meeting-feb-2025", "title": "U.S. and Guatemala Strengthen Strategic Cooperation",
@@ -134,6 +148,7 @@ class DocumentList(_Open):
 
     count: int
     documents: list[DocumentSummary]
+    skipped: list[SkippedOut] = Field([], description="Files in the corpus folder that are not indexed, with the reason.")
 
 
 class DocumentOut(_Open):
@@ -143,6 +158,8 @@ class DocumentOut(_Open):
     metadata: dict[str, str]
     characters: int
     text: str = Field(description="The text every citation offset indexes.")
+    type: str | None = Field(None, description='"pdf", "docx", "pptx", ...')
+    pages: list[PageOut] = Field([], description="Page/slide/sheet boundaries as offsets into text, in order.")
 
 
 class UploadOut(_Open):

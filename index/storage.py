@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from index.chunk import ChunkParams
-from index.documents import Document
+from index.documents import Document, parts_from_json, parts_to_json
 from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from index.lexical import Lexical
 from index.model import ChunkRow, DocSpan, Index, SentenceRow
@@ -76,7 +76,8 @@ def save(index: Index, root: str | Path) -> Path:
     _write_jsonl(
         tmp / "documents.jsonl",
         (
-            {"doc_id": d.doc_id, "title": d.title, "source": d.source, "metadata": d.metadata, "text": d.text}
+            {"doc_id": d.doc_id, "title": d.title, "source": d.source, "metadata": d.metadata, "text": d.text,
+             "parts": parts_to_json(d.parts)}
             for d in index.documents.values()
         ),
     )
@@ -158,7 +159,7 @@ def load(root: str | Path, identity: dict[str, Any] | None = None, chunking: dic
     gen = live_generation(root)
     try:
         docs = [
-            Document(r["doc_id"], r["title"], r["text"], r["source"], dict(r.get("metadata") or {}))
+            Document(r["doc_id"], r["title"], r["text"], r["source"], dict(r.get("metadata") or {}), parts_from_json(r.get("parts")))
             for r in _read_jsonl(gen / "documents.jsonl")
         ]
         chunks = tuple(ChunkRow(r["doc_id"], r["start"], r["end"], r["s0"], r["s1"]) for r in _read_jsonl(gen / "chunks.jsonl"))

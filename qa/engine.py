@@ -17,10 +17,10 @@ from typing import Any
 
 from index.build import build, chunking_manifest
 from index.chunk import ChunkParams
-from index.documents import Document, doc_id_for, make_document, read_corpus, read_metadata
+from index.documents import Document, Skipped, corpus_files, doc_id_for, make_document, read_corpus, read_metadata
 from index.embed import Embedder, load_embedder
-from index.errors import CorpusNotFound, DocumentNotFound, DuplicateDocument, IndexMismatch, UnsupportedType
-from index.extract import SUFFIXES
+from index.errors import BadDocument, CorpusNotFound, DocumentNotFound, DuplicateDocument, IndexMismatch, UnsupportedType
+from index.formats import format_for
 from index.model import Index
 from index.storage import exists, load, read_manifest, save, write_lock
 from qa.answer import Answer, AnswerConfig, answer
@@ -74,6 +74,7 @@ class Engine:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     answering: AnswerConfig = field(default_factory=AnswerConfig)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _skipped: dict[tuple[str, int, int], Skipped] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None) -> Engine:
@@ -95,9 +96,34 @@ class Engine:
         index = self.index
         return [
             {"doc_id": d.doc_id, "title": d.title, "source": d.source, "metadata": dict(d.metadata),
-             "characters": len(d.text), "chunks": index.spans[d.doc_id].c1 - index.spans[d.doc_id].c0}
+             "characters": len(d.text), "chunks": index.spans[d.doc_id].c1 - index.spans[d.doc_id].c0,
+             "type": d.type, "pages": page_count(d), "status": "indexed"}
             for d in index.documents.values()
         ]
+
+    def original(self, doc_id: str) -> Path:
+        """The file a document was read from (corpus folder, or where uploads are kept). DocumentNotFound if gone."""
+        doc = self.document(doc_id)
+        path = self.settings.corpus / doc.source
+        if not path.is_file():
+            raise DocumentNotFound(f"the original file of {doc_id!r} ({doc.source}) is no longer in {self.settings.corpus}")
+        return path
+
+    def skipped(self) -> list[Skipped]:
+        """Files in the corpus folder that are not indexed, each with the reason (re-read only when they change)."""
+        if not self.settings.corpus.is_dir():
+            return []
+        indexed = {d.source for d in self.index.documents.values()}
+        out = []
+        for path in corpus_files(self.settings.corpus):
+            if path.name in indexed:
+                continue
+            st = path.stat()
+            key = (path.name, st.st_mtime_ns, st.st_size)
+            if key not in self._skipped:
+                self._skipped[key] = _why_not_indexed(path, self.index.documents)
+            out.append(self._skipped[key])
+        return out
 
     def document(self, doc_id: str) -> Document:
         doc = self.index.documents.get(doc_id)
@@ -109,8 +135,7 @@ class Engine:
         """Add one file to the corpus and the index. -> (document, True). Text already indexed raises
         DuplicateDocument naming the existing doc_id (the API answers 409)."""
         suffix = Path(filename).suffix.lower()
-        if suffix not in SUFFIXES:
-            raise UnsupportedType(f"unsupported file type {suffix or '(none)'!r}: citeqa reads {', '.join(SUFFIXES)}")
+        format_for(suffix)  # UnsupportedType naming the types citeqa reads (HTTP 415)
         with self._lock, write_lock(self.settings.index):
             current = self.index
             base = doc_id_for(filename)
@@ -160,6 +185,25 @@ class Engine:
             "store": self.index.store.describe(),
             "built_at": m.get("built_at"),
         }
+
+
+def page_count(doc: Document) -> int | None:
+    """Pages or slides of a document that has them (a PDF, a deck, a scanned image), else None."""
+    numbers = {p.number for p in doc.parts if p.kind in ("page", "slide")}
+    return max(numbers) if numbers else None
+
+
+def _why_not_indexed(path: Path, documents: dict[str, Document]) -> Skipped:
+    try:
+        doc = make_document(path.read_bytes(), path.name)
+    except (BadDocument, UnsupportedType) as exc:
+        return Skipped(path.name, str(exc))
+    except OSError as exc:
+        return Skipped(path.name, f"could not read the file: {exc.strerror or exc}")
+    other = documents.get(doc.doc_id)
+    if other is not None:
+        return Skipped(path.name, f"its id {doc.doc_id!r} is taken by {other.source}")
+    return Skipped(path.name, "readable, not indexed yet: run `qa index` (or restart `qa serve`)")
 
 
 def open_engine(settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None) -> Any:
