@@ -24,14 +24,14 @@ def _norm(line: str) -> str:
 
 
 def _running_lines(pages: list[list[str]]) -> set[str]:
-    """Header/footer lines (digits ignored) found at the top or bottom of most pages, when there are 3+ pages."""
-    if len(pages) < 3:
+    """Header/footer lines (digits ignored) found at the top or bottom of most pages (of both, in a 2-page file)."""
+    if len(pages) < 2:
         return set()
     counts: Counter[str] = Counter()
     for lines in pages:
         edge = [ln for ln in lines if ln.strip()]
         counts.update({_norm(ln) for ln in edge[:2] + edge[-2:]})
-    return {k for k, n in counts.items() if n >= max(3, 0.6 * len(pages))}
+    return {k for k, n in counts.items() if n >= max(2, 0.6 * len(pages))}
 
 
 def paragraphs(lines: list[str]) -> str:
