@@ -226,3 +226,17 @@ def zip_bomb_free_binary() -> bytes:
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("x.bin", bytes(range(256)) * 8)
     return buf.getvalue()
+
+
+def mixed_pdf(text_page: str, scanned_lines: list[str]) -> bytes:
+    """Page 1 has a text layer; page 2 is only a picture of text (a scanned sheet bound into a report)."""
+    from fpdf import FPDF
+    from PIL import Image
+
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=11)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, text_page)
+    pdf.add_page()
+    pdf.image(Image.open(io.BytesIO(text_image(scanned_lines))), x=10, y=10, w=190)
+    return bytes(pdf.output())

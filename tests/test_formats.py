@@ -230,3 +230,23 @@ def test_unsupported_type_names_what_is_read() -> None:
         read(b"x", ".key")
     for suffix in (".pdf", ".docx", ".pptx", ".xlsx", ".csv", ".odt", ".rtf", ".epub", ".eml", ".png", ".jpg", ".tiff"):
         assert suffix in str(info.value)
+
+
+MIXED_TEXT = "The annual report of the port authority covers container traffic and the dredging works."
+MIXED_SCAN = ["Annex: the customs office in Puerto Barrios", "reopened on 3 February after the repairs."]
+
+
+@NEEDS_TESSERACT
+def test_pdf_with_a_scanned_page_marks_only_that_page_ocr() -> None:
+    doc = make_document(ff.mixed_pdf(MIXED_TEXT, MIXED_SCAN), "report.pdf")
+    assert [(p.label, p.ocr) for p in doc.parts] == [("p. 1", False), ("p. 2", True)]
+    assert part_text(doc.text, doc.parts[0]) == MIXED_TEXT
+    assert "customs office in Puerto Barrios reopened on 3 February" in part_text(doc.text, doc.parts[1])
+
+
+def test_pdf_scanned_page_without_tesseract_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ocr_mod, "available", lambda: False)
+    (tmp_path / "report.pdf").write_bytes(ff.mixed_pdf(MIXED_TEXT, MIXED_SCAN))
+    docs, skipped, notes = scan_corpus(tmp_path)
+    assert [d.text for d in docs] == [MIXED_TEXT] and not skipped
+    assert notes == ["report.pdf: page 2 is a scanned image: install tesseract for OCR: apt-get install tesseract-ocr"]

@@ -24,22 +24,22 @@ _BLOCK = {
 _SKIP = {"script", "style", "noscript", "template", "svg", "head", "iframe", "object", "canvas", "select", "textarea"}
 _CHROME_TAGS = {"nav", "header", "footer", "aside", "form", "button", "dialog", "menu"}
 _CHROME_ATTR = re.compile(
-    r"(?:^|[\s_-])(?:cookies?|consent|gdpr|banner|cmp|share|sharing|social|newsletter|subscribe|breadcrumbs?|"
-    r"nav|navbar|navigation|menu|sidebar|skip|related|recommended|comments?|advert|ads|promo|popup|modal|"
-    r"footer|header|masthead|toolbar|print|signup|login)(?:$|[\s_-])",
+    r"(?:^|[\s_-])(?:cookies?|consent|gdpr|cmp|share|sharing|social|newsletter|breadcrumbs?|"
+    r"nav|navbar|navigation|menu|skip|related|recommended|comments?|advert|ads|promo|popup|modal|"
+    r"site-footer|site-header|masthead)(?:$|[\s_-])",
     re.IGNORECASE,
 )
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search", "menu"}
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
 
 
-def _is_chrome(tag: str, attrs: dict[str, str]) -> bool:
+def _is_chrome(tag: str, attrs: dict[str, str], by_class: bool) -> bool:
     if tag in _CHROME_TAGS:
         return True
     if attrs.get("role", "").lower() in _CHROME_ROLES or attrs.get("aria-hidden") == "true" or "hidden" in attrs:
         return True
     names = f"{attrs.get('id', '')} {attrs.get('class', '')} {attrs.get('aria-label', '')}"
-    return bool(_CHROME_ATTR.search(names))
+    return by_class and bool(_CHROME_ATTR.search(names))
 
 
 def _is_main(tag: str, attrs: dict[str, str]) -> bool:
@@ -49,9 +49,10 @@ def _is_main(tag: str, attrs: dict[str, str]) -> bool:
 class _Collector(HTMLParser):
     """Visible text, one block per line; text inside chrome goes to nowhere, text inside <main> also to `main`."""
 
-    def __init__(self, drop_chrome: bool) -> None:
+    def __init__(self, drop_chrome: bool, by_class: bool = True) -> None:
         super().__init__(convert_charrefs=True)
         self.drop_chrome = drop_chrome
+        self.by_class = by_class
         self.all: list[str] = []
         self.main: list[str] = []
         self.title: list[str] = []
@@ -85,7 +86,7 @@ class _Collector(HTMLParser):
             if tag in ("br", "hr"):
                 self._emit("\n")
             return
-        hide = tag in _SKIP or (self.drop_chrome and _is_chrome(tag, attrs) and not _is_main(tag, attrs))
+        hide = tag in _SKIP or (self.drop_chrome and _is_chrome(tag, attrs, self.by_class) and not _is_main(tag, attrs))
         main = _is_main(tag, attrs) and not self._hidden
         self._stack.append((tag, hide, main))
         self._hidden += hide
@@ -153,8 +154,8 @@ class _Collector(HTMLParser):
         self._emit(data)
 
 
-def _collect(raw: str, drop_chrome: bool) -> _Collector:
-    parser = _Collector(drop_chrome)
+def _collect(raw: str, drop_chrome: bool, by_class: bool = True) -> _Collector:
+    parser = _Collector(drop_chrome, by_class)
     try:
         parser.feed(raw)
         parser.close()
@@ -177,9 +178,21 @@ def _first_heading(p: _Collector) -> str | None:
 def html_to_text(raw: str, drop_chrome: bool = True) -> tuple[str, str | None]:
     """(text, title or None): the page's main content, one block per line."""
     p = _collect(raw, drop_chrome)
-    main = tidy("".join(p.main))
-    text = main if len(main) >= 200 or (main and len(main) >= 0.3 * len(tidy("".join(p.all)))) else tidy("".join(p.all))
+    text = _main_text(p)
+    if drop_chrome:
+        # A class rule that caught a wrapper of the whole page ("page has-nav") would leave almost nothing:
+        # then only the chrome tags and roles are dropped.
+        by_tag = _main_text(_collect(raw, True, by_class=False))
+        if len(text) < 0.2 * len(by_tag):
+            text = by_tag
     return text, _title(p)
+
+
+def _main_text(p: _Collector) -> str:
+    """The <main>/<article> text when the page marks a substantial one, else all visible text."""
+    main = tidy("".join(p.main))
+    everything = tidy("".join(p.all))
+    return main if len(main) >= 200 or (main and len(main) >= 0.3 * len(everything)) else everything
 
 
 def read_html(data: bytes) -> Extracted:

@@ -88,13 +88,17 @@ def _has_image(page: object) -> bool:
         return True
 
 
-def _ocr_page(data: bytes, index: int) -> str:
+def _ocr_pages(data: bytes, indices: list[int]) -> dict[int, str]:
+    """{page index: its text read by tesseract from a 300 dpi rendering}."""
+    if not indices:
+        return {}
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(data)
     try:
-        bitmap = pdf[index].render(scale=ocr.OCR_DPI / 72)
-        return ocr.image_text(bitmap.to_pil())
+        return {i: ocr.image_text(pdf[i].render(scale=ocr.OCR_DPI / 72).to_pil()) for i in indices}
+    except pdfium.PdfiumError as exc:
+        raise BadDocument(f"could not render a scanned PDF page for OCR: {exc}") from exc
     finally:
         pdf.close()
 
@@ -113,7 +117,8 @@ def read_pdf(data: bytes) -> Extracted:
             if not opened:
                 raise BadDocument("the PDF is password-protected: save a copy without the password and add that")
         raw = [_page_text(page) for page in reader.pages]
-        images = [_has_image(page) for page in reader.pages]
+        # Only a page with (almost) no text layer is looked at for images: a scanned page.
+        images = [len("".join(t.split())) < 200 and _has_image(page) for t, page in zip(raw, reader.pages, strict=True)]
         info: dict[str, object] = dict(reader.metadata or {})
     except BadDocument:
         raise
@@ -123,18 +128,15 @@ def read_pdf(data: bytes) -> Extracted:
         raise BadDocument(f"could not read PDF: {exc}") from exc
     pages = [t.replace("\r\n", "\n").replace("\r", "\n").split("\n") for t in raw]
     running = _running_lines(pages)
-    sections: list[Section] = []
-    warnings: list[str] = []
-    for i, lines in enumerate(pages):
-        kept = [ln for ln in lines if _norm(ln) not in running and not _PAGE_NUMBER.match(ln.strip())]
-        text = paragraphs(kept)
-        is_ocr = False
-        if len("".join(text.split())) < _MIN_TEXT and images[i]:
-            if not ocr.available():
-                warnings.append(f"page {i + 1} is a scanned image: {ocr.INSTALL_HINT}")
-                continue
-            text, is_ocr = paragraphs(_ocr_page(data, i).split("\n")), True
-        sections.append(Section("page", i + 1, f"p. {i + 1}", text, is_ocr))
+    texts = [paragraphs([ln for ln in lines if _norm(ln) not in running and not _PAGE_NUMBER.match(ln.strip())])
+             for lines in pages]
+    scanned = [i for i, t in enumerate(texts) if len("".join(t.split())) < _MIN_TEXT and images[i]]
+    warnings = [f"page {i + 1} is a scanned image: {ocr.INSTALL_HINT}" for i in scanned] if not ocr.available() else []
+    read = _ocr_pages(data, scanned) if not warnings else {}
+    sections = [
+        Section("page", i + 1, f"p. {i + 1}", paragraphs(read[i].split("\n")) if i in read else t, i in read)
+        for i, t in enumerate(texts) if i in read or i not in scanned
+    ]
     text, parts = assemble(sections)
     if not text.strip():
         if warnings:
