@@ -1,7 +1,7 @@
 """Where a cited span lies in its document: page(s), slide, sheet, and whether its text came from OCR.
 
-    where(doc.parts, 1292, 1404) -> {"page": 3, "page_end": 4, "location": "pp. 3–4", "ocr": False}
-    where((), 0, 10)             -> {"page": None, "page_end": None, "location": None, "ocr": False}
+where(doc.parts, 1292, 1404) -> {"page": 3, "page_end": 4, "location": "pp. 3–4", "ocr": False}
+where((), 0, 10)             -> {"page": None, "page_end": None, "location": None, "ocr": False}
 """
 
 from __future__ import annotations

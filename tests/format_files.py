@@ -22,8 +22,10 @@ def docx_file() -> bytes:
     d.core_properties.title = "Coffee cooperative harvest report"
     d.core_properties.author = "Lucía Ramírez"
     d.add_heading("Coffee cooperative harvest report", level=1)
-    d.add_paragraph("The cooperative in Huehuetenango shipped 3,200 sacks of washed arabica to Hamburg in March, "
-                    "after the rains delayed the picking by two weeks.")
+    d.add_paragraph(
+        "The cooperative in Huehuetenango shipped 3,200 sacks of washed arabica to Hamburg in March, "
+        "after the rains delayed the picking by two weeks."
+    )
     d.add_paragraph("Members voted to spend the premium on a new drying patio.")
     table = d.add_table(rows=3, cols=2)
     for r, (a, b) in enumerate([("Region", "Sacks"), ("Huehuetenango", "3,200"), ("Antigua", "1,150")]):
@@ -71,9 +73,7 @@ def xlsx_file() -> bytes:
 
 
 def csv_file() -> bytes:
-    return ("Port,Vessel calls,Main cargo\n"
-            "Puerto Quetzal,1310,containers\n"
-            "Santo Tomás de Castilla,980,bananas\n").encode()
+    return ("Port,Vessel calls,Main cargo\nPuerto Quetzal,1310,containers\nSanto Tomás de Castilla,980,bananas\n").encode()
 
 
 def odt_file() -> bytes:
@@ -90,10 +90,12 @@ def odt_file() -> bytes:
 
 
 def rtf_file() -> bytes:
-    return (r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Times New Roman;}}"
-            r"\f0\fs24 Field visit notes\par "
-            r"The caf\'e9 owners in Quetzaltenango said tourism fell by a third during the road closures.\par "
-            r"They asked the municipality for a temporary bus service.\par }").encode("ascii")
+    return (
+        r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Times New Roman;}}"
+        r"\f0\fs24 Field visit notes\par "
+        r"The caf\'e9 owners in Quetzaltenango said tourism fell by a third during the road closures.\par "
+        r"They asked the municipality for a temporary bus service.\par }"
+    ).encode("ascii")
 
 
 def epub_file() -> bytes:
@@ -107,8 +109,7 @@ def epub_file() -> bytes:
     ch1 = epub.EpubHtml(title="Origins", file_name="ch1.xhtml", lang="en")
     ch1.content = "<h1>Origins</h1><p>The Sunday market in Chichicastenango grew around the church steps.</p>"
     ch2 = epub.EpubHtml(title="Trade", file_name="ch2.xhtml", lang="en")
-    ch2.content = ("<h1>Trade</h1><p>Weavers from Nahualá brought huipiles woven on backstrap looms to sell "
-                   "every Thursday.</p>")
+    ch2.content = "<h1>Trade</h1><p>Weavers from Nahualá brought huipiles woven on backstrap looms to sell every Thursday.</p>"
     for ch in (ch1, ch2):
         book.add_item(ch)
     book.toc = [ch1, ch2]
@@ -126,8 +127,9 @@ def eml_file() -> bytes:
     msg["From"] = "Diego Morales <diego.morales@example.org>"
     msg["To"] = "logistics@example.org"
     msg["Date"] = "Tue, 04 Mar 2025 09:15:00 -0600"
-    msg.set_content("Hello team,\n\nThe fertilizer shipment is held at the El Carmen crossing until customs "
-                    "inspects the seals on Thursday.\n\nDiego\n")
+    msg.set_content(
+        "Hello team,\n\nThe fertilizer shipment is held at the El Carmen crossing until customs inspects the seals on Thursday.\n\nDiego\n"
+    )
     return bytes(msg)
 
 

@@ -59,16 +59,21 @@ def test_xlsx_sheet_parts_one_row_per_line_with_headers() -> None:
     doc = make_document(ff.xlsx_file(), "sales.xlsx")
     assert [p.label for p in doc.parts] == ["sheet Notes", "sheet Sales"]
     sales = part_text(doc.text, doc.parts[1]).split("\n")
-    assert sales == ["Region: North; Quarter: Q3; Sales: 7,421.", "Region: South; Quarter: Q3; Sales: 5,210.",
-                     "Region: East; Quarter: Q3; Sales: 6,034."]
+    assert sales == [
+        "Region: North; Quarter: Q3; Sales: 7,421.",
+        "Region: South; Quarter: Q3; Sales: 5,210.",
+        "Region: East; Quarter: Q3; Sales: 6,034.",
+    ]
     at = doc.text.index("7,421")
     assert where(doc.parts, at, at + 5)["location"] == "sheet Sales"
 
 
 def test_csv_rows_with_headers() -> None:
     got = read(ff.csv_file(), ".csv")
-    assert got.text.split("\n") == ["Port: Puerto Quetzal; Vessel calls: 1310; Main cargo: containers.",
-                                    "Port: Santo Tomás de Castilla; Vessel calls: 980; Main cargo: bananas."]
+    assert got.text.split("\n") == [
+        "Port: Puerto Quetzal; Vessel calls: 1310; Main cargo: containers.",
+        "Port: Santo Tomás de Castilla; Vessel calls: 980; Main cargo: bananas.",
+    ]
     semicolons = read("Año;Lluvia (mm)\n2023;1.210\n".encode("cp1252"), ".csv")
     assert semicolons.text == "Año: 2023; Lluvia (mm): 1.210."
 
@@ -95,10 +100,10 @@ def test_eml_subject_sender_date_as_metadata() -> None:
 def test_web_page_chrome_is_not_indexed() -> None:
     doc = make_document(ff.web_page(), "drip.html")
     assert doc.title == "Tomato growers switch to drip irrigation"
-    assert ("Farmers in the Salamá valley cut their water use by forty percent after replacing furrow irrigation with "
-            "drip lines") in doc.text  # a source line break inside <p> is a space, as a browser shows it
-    for chrome in ("cookies", "Accept all", "Manage preferences", "About us", "Share on Facebook", "Tweet",
-                   "Copyright", "Home"):
+    assert (
+        "Farmers in the Salamá valley cut their water use by forty percent after replacing furrow irrigation with drip lines"
+    ) in doc.text  # a source line break inside <p> is a space, as a browser shows it
+    for chrome in ("cookies", "Accept all", "Manage preferences", "About us", "Share on Facebook", "Tweet", "Copyright", "Home"):
         assert chrome not in doc.text
 
 
@@ -113,11 +118,15 @@ def test_markdown_is_the_text_a_reader_sees() -> None:
 
 def test_pdf_pages_paragraphs_and_no_running_headers() -> None:
     pages = [
-        ["The review covers the western highlands and the coastal plain, where most of the new investment went in "
-         "the last two years. Road building dominated the spending across every department.",
-         "A second paragraph explains the method: interviews with mayors, budget documents and site visits."],
-        ["The irrigation programme in Zacapa doubled melon exports between 2021 and 2024, while the programme in "
-         "Jutiapa stalled for lack of engineers."],
+        [
+            "The review covers the western highlands and the coastal plain, where most of the new investment went in "
+            "the last two years. Road building dominated the spending across every department.",
+            "A second paragraph explains the method: interviews with mayors, budget documents and site visits.",
+        ],
+        [
+            "The irrigation programme in Zacapa doubled melon exports between 2021 and 2024, while the programme in "
+            "Jutiapa stalled for lack of engineers."
+        ],
         ["The last page lists recommendations for the next budget cycle."],
     ]
     doc = make_document(ff.pdf_file(pages), "review.pdf")
@@ -133,10 +142,18 @@ def test_pdf_pages_paragraphs_and_no_running_headers() -> None:
 
 
 def test_pdf_hard_wraps_and_hyphens_do_not_split_words() -> None:
-    lines = ["The ministry signed the agree-", "ment with the port authority in", "May 2024.", "",
-             "Budget", "Funding comes from the develop-", "ment bank."]
-    assert paragraphs(lines) == ("The ministry signed the agreement with the port authority in May 2024.\n\n"
-                                 "Budget\n\nFunding comes from the development bank.")
+    lines = [
+        "The ministry signed the agree-",
+        "ment with the port authority in",
+        "May 2024.",
+        "",
+        "Budget",
+        "Funding comes from the develop-",
+        "ment bank.",
+    ]
+    assert paragraphs(lines) == (
+        "The ministry signed the agreement with the port authority in May 2024.\n\nBudget\n\nFunding comes from the development bank."
+    )
 
 
 def test_encrypted_pdfs() -> None:
@@ -184,12 +201,12 @@ def test_binary_is_refused() -> None:
 
 @NEEDS_TESSERACT
 def test_image_and_scanned_pdf_are_read_by_ocr() -> None:
-    image = make_document(ff.text_image(["Invoice 4471 from Ferreteria El Progreso",
-                                         "Total due: 12,500 quetzales by 30 April"]), "invoice.png")
+    image = make_document(
+        ff.text_image(["Invoice 4471 from Ferreteria El Progreso", "Total due: 12,500 quetzales by 30 April"]), "invoice.png"
+    )
     assert "Ferreteria El Progreso" in image.text and "12,500 quetzales" in image.text
     assert image.parts and all(p.ocr for p in image.parts)
-    scan = make_document(ff.scanned_pdf(["The harbour board approved dredging", "of the north basin to fourteen metres."]),
-                         "scan.pdf")
+    scan = make_document(ff.scanned_pdf(["The harbour board approved dredging", "of the north basin to fourteen metres."]), "scan.pdf")
     assert "dredging of the north basin" in scan.text  # one paragraph, not two
     assert scan.parts == (Part("page", 1, "p. 1", 0, len(scan.text), True),)
 
@@ -204,13 +221,23 @@ def test_without_tesseract_scans_are_reported_with_the_fix(monkeypatch: pytest.M
 
 def test_mixed_folder_every_file_is_indexed_or_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = {
-        "harvest.docx": ff.docx_file(), "deck.pptx": ff.pptx_file(), "sales.xlsx": ff.xlsx_file(),
-        "ports.csv": ff.csv_file(), "minutes.odt": ff.odt_file(), "visit.rtf": ff.rtf_file(),
-        "markets.epub": ff.epub_file(), "border.eml": ff.eml_file(), "drip.html": ff.web_page(),
-        "seeds.md": ff.markdown_file(), "notes.txt": "Notas de campo: café".encode("cp1252"),
+        "harvest.docx": ff.docx_file(),
+        "deck.pptx": ff.pptx_file(),
+        "sales.xlsx": ff.xlsx_file(),
+        "ports.csv": ff.csv_file(),
+        "minutes.odt": ff.odt_file(),
+        "visit.rtf": ff.rtf_file(),
+        "markets.epub": ff.epub_file(),
+        "border.eml": ff.eml_file(),
+        "drip.html": ff.web_page(),
+        "seeds.md": ff.markdown_file(),
+        "notes.txt": "Notas de campo: café".encode("cp1252"),
         "review.pdf": ff.pdf_file([["One page of text about roads."]]),
-        "diagram.svg": b"<svg/>", "archive.zip": ff.zip_bomb_free_binary(), "broken.docx": b"PK\x03\x04 broken",
-        "empty.md": b"  \n", "scan.pdf": ff.scanned_pdf(["Scanned page"]),
+        "diagram.svg": b"<svg/>",
+        "archive.zip": ff.zip_bomb_free_binary(),
+        "broken.docx": b"PK\x03\x04 broken",
+        "empty.md": b"  \n",
+        "scan.pdf": ff.scanned_pdf(["Scanned page"]),
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)

@@ -17,8 +17,10 @@ from tests.conftest import FakeEmbedder
 
 KEY = "formats-key-1"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-PAGES = [["The dredging contract for Puerto Barrios was signed in January."],
-         ["Dredging of the north basin reached fourteen metres in June."]]
+PAGES = [
+    ["The dredging contract for Puerto Barrios was signed in January."],
+    ["Dredging of the north basin reached fourteen metres in June."],
+]
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def test_document_type_pages_and_original_file(client: TestClient) -> None:
     assert body["type"] == "pdf"
     assert [(p["number"], p["label"], p["ocr"]) for p in body["pages"]] == [(1, "p. 1", False), (2, "p. 2", False)]
     second = body["pages"][1]
-    assert body["text"][second["start"]:second["end"]] == PAGES[1][0]
+    assert body["text"][second["start"] : second["end"]] == PAGES[1][0]
     r = client.get("/v1/documents/harbour/file")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     assert r.content == (client.app.state.engine.settings.corpus / "harbour.pdf").read_bytes()
@@ -56,8 +58,10 @@ def test_document_type_pages_and_original_file(client: TestClient) -> None:
     listing = client.get("/v1/documents").json()
     summary = {d["doc_id"]: d for d in listing["documents"]}
     assert summary["deck"]["type"] == "pptx" and summary["deck"]["pages"] == 3 and summary["harbour"]["pages"] == 2
-    assert listing["skipped"] == [{"source": "drawing.svg",
-                                   "reason": listing["skipped"][0]["reason"]}] and ".pdf" in listing["skipped"][0]["reason"]
+    assert (
+        listing["skipped"] == [{"source": "drawing.svg", "reason": listing["skipped"][0]["reason"]}]
+        and ".pdf" in listing["skipped"][0]["reason"]
+    )
 
 
 def test_answers_and_passages_carry_page_and_location(client: TestClient) -> None:
@@ -86,8 +90,9 @@ def test_uploads_unknown_type_415_unreadable_422_office_201(client: TestClient) 
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
 
 
-def test_qa_index_ends_with_a_summary_of_skipped_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_qa_index_ends_with_a_summary_of_skipped_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import index.embed
     from qa.cli import main
 
@@ -101,6 +106,6 @@ def test_qa_index_ends_with_a_summary_of_skipped_files(tmp_path: Path, monkeypat
     assert main(["index", "--corpus", str(corpus), "--index", str(tmp_path / "ix"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "indexed 2 documents" in out
-    summary = out[out.index("skipped 2 files"):]
+    summary = out[out.index("skipped 2 files") :]
     assert "broken.pptx: could not read the PowerPoint file" in summary
     assert "photo.heic: unsupported file type '.heic'" in summary

@@ -19,29 +19,42 @@ pytestmark = pytest.mark.slow
 HAS_OCR = shutil.which("tesseract") is not None or os.environ.get("CI") == "true"
 
 PDF_PAGES = [
-    ["The regional development review covers the western highlands and the coastal plain, where most of the new "
-     "investment went in the last two years.", "Road building took the largest share of the spending."],
-    ["The irrigation programme in Zacapa doubled melon exports between 2021 and 2024, while the programme in "
-     "Jutiapa stalled for lack of engineers."],
+    [
+        "The regional development review covers the western highlands and the coastal plain, where most of the new "
+        "investment went in the last two years.",
+        "Road building took the largest share of the spending.",
+    ],
+    [
+        "The irrigation programme in Zacapa doubled melon exports between 2021 and 2024, while the programme in "
+        "Jutiapa stalled for lack of engineers."
+    ],
     ["The review recommends that the next budget cycle start with maintenance of existing roads."],
 ]
 
 
 def files() -> dict[str, bytes]:
     out = {
-        "harvest.docx": ff.docx_file(), "logistics.pptx": ff.pptx_file(), "sales.xlsx": ff.xlsx_file(),
-        "ports.csv": ff.csv_file(), "minutes.odt": ff.odt_file(), "visit.rtf": ff.rtf_file(),
-        "markets.epub": ff.epub_file(), "border.eml": ff.eml_file(), "drip.html": ff.web_page(),
-        "seeds.md": ff.markdown_file(), "review.pdf": ff.pdf_file(PDF_PAGES),
-        "roaster.txt": ("The café in Cobán roasts beans from Alta Verapaz farms every Monday — “small batches” only.\n"
-                        ).encode("cp1252"),
+        "harvest.docx": ff.docx_file(),
+        "logistics.pptx": ff.pptx_file(),
+        "sales.xlsx": ff.xlsx_file(),
+        "ports.csv": ff.csv_file(),
+        "minutes.odt": ff.odt_file(),
+        "visit.rtf": ff.rtf_file(),
+        "markets.epub": ff.epub_file(),
+        "border.eml": ff.eml_file(),
+        "drip.html": ff.web_page(),
+        "seeds.md": ff.markdown_file(),
+        "review.pdf": ff.pdf_file(PDF_PAGES),
+        "roaster.txt": ("The café in Cobán roasts beans from Alta Verapaz farms every Monday — “small batches” only.\n").encode("cp1252"),
         "clinic.txt": "The health clinic in Nebaj treated 2,340 patients for dengue during the rainy season.\n".encode("utf-16"),
     }
     if HAS_OCR:
-        out["invoice.png"] = ff.text_image(["Invoice 4471 from Ferreteria El Progreso",
-                                            "Total due on this invoice: 12,500 quetzales by 30 April."])
-        out["harbour-scan.pdf"] = ff.scanned_pdf(["The harbour board approved dredging of the north basin",
-                                                  "to a depth of fourteen metres next year."])
+        out["invoice.png"] = ff.text_image(
+            ["Invoice 4471 from Ferreteria El Progreso", "Total due on this invoice: 12,500 quetzales by 30 April."]
+        )
+        out["harbour-scan.pdf"] = ff.scanned_pdf(
+            ["The harbour board approved dredging of the north basin", "to a depth of fourteen metres next year."]
+        )
     return out
 
 
@@ -58,7 +71,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) ->
 def ask(engine: Engine, question: str) -> dict[str, Any]:
     body = engine.ask(question).to_dict()
     for item in [body["answer"], *body["passages"]] if body["answer"] else body["passages"]:
-        assert engine.document(item["doc_id"]).text[item["start"]:item["end"]] == item["text"]
+        assert engine.document(item["doc_id"]).text[item["start"] : item["end"]] == item["text"]
     return body
 
 
@@ -80,8 +93,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("doc_id", "question", "phrase", "location"), CASES, ids=[c[0] for c in CASES])
-def test_each_format_answers_with_a_located_citation(engine: Engine, doc_id: str, question: str, phrase: str,
-                                                     location: str | None) -> None:
+def test_each_format_answers_with_a_located_citation(engine: Engine, doc_id: str, question: str, phrase: str, location: str | None) -> None:
     body = ask(engine, question)
     a = body["answer"]
     assert a is not None, body["passages"][:2]
@@ -126,4 +138,3 @@ def test_cli_prints_the_page(engine: Engine, capsys: pytest.CaptureFixture[str])
     _print_answer(engine.ask("What happened to melon exports under the Zacapa irrigation programme?").to_dict())
     out = capsys.readouterr().out
     assert "(review, p. 2, characters" in out
-

@@ -17,9 +17,43 @@ from index.formats.base import Extracted, require_text, table_lines, tidy
 from index.formats.text import decode_text
 
 _BLOCK = {
-    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
-    "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
-    "pre", "section", "table", "title", "ul", "tr", "td", "th", "caption", "summary", "details",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "title",
+    "ul",
+    "tr",
+    "td",
+    "th",
+    "caption",
+    "summary",
+    "details",
 }
 _SKIP = {"script", "style", "noscript", "template", "svg", "head", "iframe", "object", "canvas", "select", "textarea"}
 _CHROME_TAGS = {"nav", "header", "footer", "aside", "form", "button", "dialog", "menu"}
@@ -207,7 +241,7 @@ def markdown_to_text(source: str) -> tuple[str, str | None]:
 
     front = re.match(r"\A---\n.*?\n---\n", source, flags=re.S)  # YAML front matter is not text a reader sees
     if front:
-        source = source[front.end():]
+        source = source[front.end() :]
     html = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough").render(source)
     p = _collect(html, drop_chrome=False)
     return tidy("".join(p.all)), _first_heading(p)

@@ -23,7 +23,7 @@ def read_rtf(data: bytes) -> Extracted:
     if not raw.lstrip().startswith("{\\rtf"):
         raise BadDocument("not an RTF file (it does not start with {\\rtf)")
     try:
-        text = rtf_to_text(raw, errors="ignore")
+        text = str(rtf_to_text(raw, errors="ignore"))  # type: ignore[no-untyped-call]
     except Exception as exc:  # striprtf raises plain errors on malformed groups
         raise BadDocument(f"could not read RTF: {exc}") from exc
     return Extracted(require_text(tidy(text)))
@@ -72,7 +72,7 @@ def read_eml(data: bytes) -> Extracted:
             meta["date"] = parsedate_to_datetime(str(message["Date"])).date().isoformat()
         except (TypeError, ValueError):
             meta["date"] = str(message["Date"])
-    body = message.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
+    body = message.get_body(preferencelist=("plain", "html"))
     text = ""
     if body is not None:
         try:
@@ -83,5 +83,3 @@ def read_eml(data: bytes) -> Extracted:
         text = html_to_text(content)[0] if body.get_content_type() == "text/html" else tidy(content)
     subject = " ".join(str(message.get("Subject", "")).split()) or None
     return Extracted(require_text(text, "e-mail"), subject, meta)
-
-

@@ -151,8 +151,13 @@ def read_odt(data: bytes) -> Extracted:
             elif qname == (TABLENS, "table"):
                 rows = []
                 for row in child.getElementsByType(_odf_row()):
-                    rows.append([" ".join(teletype.extractText(c).split()) for c in row.childNodes
-                                 if getattr(c, "qname", None) == (TABLENS, "table-cell")])
+                    rows.append(
+                        [
+                            " ".join(teletype.extractText(c).split())
+                            for c in row.childNodes
+                            if getattr(c, "qname", None) == (TABLENS, "table-cell")
+                        ]
+                    )
                 lines.extend(["", *table_lines(rows), ""])
             elif qname is not None:
                 walk(child)

@@ -25,12 +25,9 @@ _TABLE: dict[str, Format] = {
     ".html": Format("html", "text/html; charset=utf-8", html.read_html, "html.parser + main-content rules"),
     ".htm": Format("html", "text/html; charset=utf-8", html.read_html, "html.parser + main-content rules"),
     ".pdf": Format("pdf", "application/pdf", pdf.read_pdf, "pypdf (+ pypdfium2 and tesseract for scanned pages)"),
-    ".docx": Format("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", office.read_docx,
-                    "python-docx"),
-    ".pptx": Format("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", office.read_pptx,
-                    "python-pptx"),
-    ".xlsx": Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", office.read_xlsx,
-                    "openpyxl"),
+    ".docx": Format("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", office.read_docx, "python-docx"),
+    ".pptx": Format("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", office.read_pptx, "python-pptx"),
+    ".xlsx": Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", office.read_xlsx, "openpyxl"),
     ".csv": Format("csv", "text/csv; charset=utf-8", text.read_csv, "csv (stdlib) + charset-normalizer"),
     ".tsv": Format("csv", "text/tab-separated-values; charset=utf-8", text.read_csv, "csv (stdlib) + charset-normalizer"),
     ".odt": Format("odt", "application/vnd.oasis.opendocument.text", office.read_odt, "odfpy"),
@@ -48,12 +45,12 @@ SUFFIXES: tuple[str, ...] = tuple(_TABLE)
 
 
 def supported() -> str:
-    """".txt, .md, ..." for messages."""
+    """ ".txt, .md, ..." for messages."""
     return ", ".join(SUFFIXES)
 
 
 def format_for(suffix_or_name: str) -> Format:
-    """".docx" or "report.docx" -> its Format; UnsupportedType naming what citeqa reads."""
+    """ ".docx" or "report.docx" -> its Format; UnsupportedType naming what citeqa reads."""
     name = suffix_or_name.lower()
     suffix = name if name.startswith(".") and name.count(".") == 1 else ("." + name.rsplit(".", 1)[1] if "." in name else "")
     fmt = _TABLE.get(suffix)
@@ -68,7 +65,7 @@ def read(data: bytes, suffix: str) -> Extracted:
 
 
 def doc_type(source: str) -> str | None:
-    """"report.PDF" -> "pdf"; None for a suffix citeqa does not read."""
+    """ "report.PDF" -> "pdf"; None for a suffix citeqa does not read."""
     try:
         return format_for(source).type
     except UnsupportedType:
