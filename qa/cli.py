@@ -59,6 +59,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         _warn(warnings)
         print(f"indexed {counts['documents']} documents, {counts['chunks']} passages "
               f"({len(embedded)} documents embedded) into Milvus {spec.redacted()} in {time.perf_counter() - t0:.1f}s")
+        _summary(warnings)
         return 0
     from qa.engine import sync
 

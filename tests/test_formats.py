@@ -277,3 +277,17 @@ def test_pdf_scanned_page_without_tesseract_is_reported(tmp_path: Path, monkeypa
     docs, skipped, notes = scan_corpus(tmp_path)
     assert [d.text for d in docs] == [MIXED_TEXT] and not skipped
     assert notes == ["report.pdf: page 2 is a scanned image: install tesseract for OCR: apt-get install tesseract-ocr"]
+
+
+@NEEDS_TESSERACT
+def test_multi_page_tiff_cites_its_pages() -> None:
+    from PIL import Image
+
+    pages = [Image.open(io.BytesIO(ff.text_image([line]))) for line in ("Fax cover sheet for the mayor", "Budget approved in May")]
+    buf = io.BytesIO()
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    doc = make_document(buf.getvalue(), "fax.tiff")
+    assert [(p.label, p.ocr) for p in doc.parts] == [("p. 1", True), ("p. 2", True)]
+    assert "Budget approved in May" in part_text(doc.text, doc.parts[1])
+    at = doc.text.index("Budget")
+    assert where(doc.parts, at, at + 6) == {"page": 2, "page_end": 2, "location": "p. 2", "ocr": True}

@@ -7,7 +7,7 @@ import shutil
 from typing import Any
 
 from index.errors import BadDocument
-from index.formats.base import Extracted, Section, assemble, require_text
+from index.formats.base import Extracted, Part, Section, assemble, require_text
 
 INSTALL_HINT = "install tesseract for OCR: apt-get install tesseract-ocr"
 OCR_DPI = 300
@@ -34,7 +34,7 @@ def read_image(data: bytes) -> Extracted:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
         raise BadDocument(f"could not read the image: {exc}") from exc
     if not available():
         raise BadDocument(f"an image is read by OCR, and tesseract is not installed: {INSTALL_HINT}")
@@ -42,4 +42,6 @@ def read_image(data: bytes) -> Extracted:
     sections = [Section("page", i, f"p. {i}", image_text(f), ocr=True) for i, f in enumerate(frames, start=1)]
     text, parts = assemble(sections)
     require_text(text, "image (OCR found no text in it)")
-    return Extracted(text, None, {}, parts if len(frames) > 1 else (parts[0].__class__("page", 1, "image", 0, len(text), True),))
+    if len(frames) == 1:  # one picture: cited as "image", not as a page of something
+        parts = (Part("page", 1, "image", 0, len(text), ocr=True),)
+    return Extracted(text, None, {}, parts)
