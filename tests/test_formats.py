@@ -291,3 +291,19 @@ def test_multi_page_tiff_cites_its_pages() -> None:
     assert "Budget approved in May" in part_text(doc.text, doc.parts[1])
     at = doc.text.index("Budget")
     assert where(doc.parts, at, at + 6) == {"page": 2, "page_end": 2, "location": "p. 2", "ocr": True}
+
+
+def test_two_column_pdf_reads_one_column_after_the_other() -> None:
+    from fpdf import FPDF
+
+    left = "Coffee prices paid to farmers in the western highlands rose this year after the frost in Brazil. " * 3
+    right = "The port of Puerto Quetzal bought two container cranes in Rotterdam for the new terminal. " * 3
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    with pdf.text_columns(ncols=2, gutter=10) as cols:
+        cols.write(left)
+        cols.new_column()
+        cols.write(right)
+    doc = make_document(bytes(pdf.output()), "columns.pdf")
+    assert " ".join(doc.text.split()) == f"{left.strip()} {right.strip()}"  # not interleaved line by line
