@@ -31,10 +31,26 @@ def where(parts: tuple[Part, ...], start: int, end: int) -> dict[str, Any]:
     return {"page": None, "page_end": None, "location": label, "ocr": ocr}
 
 
-def places(documents: dict[str, Any], spans: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], dict[str, Any]]:
-    """{(doc_id, start, end): where(...)} for every cited span, from the documents' parts."""
-    out = {}
-    for doc_id, start, end in spans:
-        doc = documents.get(doc_id)
-        out[(doc_id, start, end)] = where(tuple(getattr(doc, "parts", ()) or ()), start, end)
-    return out
+def places(store: Any, spans: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], dict[str, Any]]:
+    """{(doc_id, start, end): where(...)} for every cited span, from the parts of the documents in `store`."""
+    parts = {doc_id: _parts(store, doc_id) for doc_id in {d for d, _, _ in spans}}
+    return {(d, s, e): where(parts[d], s, e) for d, s, e in spans}
+
+
+_CACHE: dict[tuple[int, int, str], tuple[Part, ...]] = {}  # (store, generation, doc_id) -> parts
+
+
+def _parts(store: Any, doc_id: str) -> tuple[Part, ...]:
+    """A document's parts, read once per store generation (a document's text is not read for every question)."""
+    from index.errors import DocumentNotFound
+
+    key = (id(store), int(store.generation()), doc_id)
+    if key not in _CACHE:
+        try:
+            found = tuple(getattr(store.document(doc_id), "parts", ()) or ())
+        except DocumentNotFound:  # deleted between retrieval and now: no location rather than an error
+            found = ()
+        if len(_CACHE) >= 1024:
+            _CACHE.clear()
+        _CACHE[key] = found
+    return _CACHE[key]

@@ -128,7 +128,7 @@ def test_scanned_pdf_and_image_answer_through_ocr(engine: Engine) -> None:
 
 
 def test_every_file_indexed(engine: Engine) -> None:
-    assert {d.source for d in engine.index.documents.values()} == set(files())
+    assert {d["source"] for d in engine.list_documents()} == set(files())
     assert engine.skipped() == []
 
 
