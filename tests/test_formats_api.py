@@ -82,12 +82,14 @@ def test_uploads_unknown_type_415_unreadable_422_office_201(client: TestClient) 
     assert r.status_code == 415 and ".docx" in r.json()["detail"] and ".pptx" in r.json()["detail"]
     r = client.post("/v1/documents", headers=AUTH, files={"file": ("plan.xlsx", b"PK\x03\x04 damaged")})
     assert r.status_code == 422 and "Excel" in r.json()["detail"]
-    r = client.post("/v1/documents", headers=AUTH, files={"file": ("sales.xlsx", ff.xlsx_file())})
+    data = ff.xlsx_file()
+    r = client.post("/v1/documents", headers=AUTH, files={"file": ("sales.xlsx", data)})
     assert r.status_code == 201, r.text
     doc = client.get("/v1/documents/sales").json()
     assert doc["type"] == "xlsx" and [p["label"] for p in doc["pages"]] == ["sheet Notes", "sheet Sales"]
-    r = client.get("/v1/documents/sales/file")
+    r = client.get("/v1/documents/sales/file")  # the upload, kept in the folder citeqa owns
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
+    assert r.content == data
 
 
 def test_qa_index_ends_with_a_summary_of_skipped_files(
