@@ -276,12 +276,6 @@ def _durable_write(path: Path, data: bytes, root: Path) -> None:
         raise storage_error(exc, root) from exc
 
 
-def page_count(doc: Document) -> int | None:
-    """Pages or slides of a document that has them (a PDF, a deck, a scanned image), else None."""
-    numbers = {p.number for p in doc.parts if p.kind in ("page", "slide")}
-    return max(numbers) if numbers else None
-
-
 def _why_not_indexed(path: Path, taken: dict[str, str]) -> Skipped:
     try:
         doc = make_document(path.read_bytes(), path.name)

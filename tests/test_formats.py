@@ -206,6 +206,8 @@ def test_image_and_scanned_pdf_are_read_by_ocr() -> None:
     )
     assert "Ferreteria El Progreso" in image.text and "12,500 quetzales" in image.text
     assert image.parts and all(p.ocr for p in image.parts)
+    photo = make_document(ff.text_image(["Receipt from the Cobán market", "Paid 85 quetzales for cardamom"], "JPEG"), "receipt.jpg")
+    assert "85 quetzales for cardamom" in photo.text and photo.parts[0].ocr
     scan = make_document(ff.scanned_pdf(["The harbour board approved dredging", "of the north basin to fourteen metres."]), "scan.pdf")
     assert "dredging of the north basin" in scan.text  # one paragraph, not two
     assert scan.parts == (Part("page", 1, "p. 1", 0, len(scan.text), True),)
