@@ -47,8 +47,9 @@ def examples(request: Request, engine: EngineDep) -> dict[str, Any]:
     cached = getattr(request.app.state, "examples", None)
     if cached and cached[0] == key:
         return {"examples": cached[1]}
-    per_doc = [sorted(headings(engine.document(d["doc_id"]).text), key=title_case, reverse=True)[:2] for d in docs]
-    candidates = [(d["doc_id"], hs[i]) for i in range(2) for d, hs in zip(docs, per_doc) if i < len(hs)]
+    per_doc = [sorted(headings(engine.document(d["doc_id"]).text), key=title_case, reverse=True) for d in docs]
+    rounds = max(map(len, per_doc), default=0)  # one heading of each document in turn, title-cased ones first
+    candidates = [(d["doc_id"], hs[i]) for i in range(rounds) for d, hs in zip(docs, per_doc) if i < len(hs)]
     found = []
     for doc_id, heading in candidates[:EXAMPLE_TRIES]:
         question = heading_question(heading)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_kit import API_KEY, OUTPUT, browser, chromium, check_clean, drop_files, enter_key, get_json, open_page, page, server, strict_context  # noqa: F401
+from tests import browser_kit
+from tests.browser_kit import API_KEY, OUTPUT, check_clean, drop_files, enter_key, get_json, open_page, strict_context
 from tests.browser_kit import ask as _ask
 from tests.browser_kit import squash as _squash
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+chromium, server, browser, page = browser_kit.chromium, browser_kit.server, browser_kit.browser, browser_kit.page  # shared fixtures
 
 XSS_DOC = """Zebra marmalade protocol
 
@@ -85,7 +87,7 @@ def test_answer_citation_source_view_and_follow_up(page, server) -> None:  # typ
     assert "suspended in 2021" in _squash(turn2.locator(".answer-text").inner_text())
     assert turn2.locator(".card.cited", has_text="suspended in 2021").count() >= 1
     turn2.locator(".answer-text button.cite").first.click()
-    page.wait_for_function("document.querySelector('#source-text mark.answer')?.textContent.includes('2021')")
+    page.locator("#source-text mark.answer", has_text="2021").first.wait_for()  # (no wait_for_function: CSP forbids eval)
     assert "suspended in 2021" in _squash("".join(page.locator("#source-text mark.answer").all_text_contents()))
 
     OUTPUT.mkdir(exist_ok=True)

@@ -7,7 +7,6 @@ Chromium's PDF viewer at the cited page. Writes test-output/page-pdf-source.png 
 
 from __future__ import annotations
 
-import functools
 import http.server
 import json
 import threading
@@ -17,9 +16,11 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.browser_kit import OUTPUT, ROOT, browser, check_clean, chromium, open_page, pdf_bytes, pdf_viewer_page, squash, strict_context  # noqa: F401
+from tests import browser_kit
+from tests.browser_kit import OUTPUT, ROOT, check_clean, open_page, pdf_bytes, pdf_viewer_page, squash, strict_context
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+chromium, browser = browser_kit.chromium, browser_kit.browser  # shared fixtures
 
 DOC_ID = "quarry-report"
 TITLE = "Harlow Quarry Restoration Report"
@@ -102,7 +103,7 @@ class _Static(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(chromium: Any) -> Iterator[str]:  # noqa: F811
+def site(chromium: Any) -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Static)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -139,7 +140,7 @@ def _fake_api(context: Any, base: str, asked: list[dict[str, Any]], listed: list
     context.route(f"{base}/v1/examples", lambda route: _json(route, {"examples": []}))
 
 
-def test_new_answer_fields_pages_and_pdf_citation(browser, site) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_new_answer_fields_pages_and_pdf_citation(browser, site) -> None:  # type: ignore[no-untyped-def]
     pdf = pdf_bytes(PAGES, TITLE)
     asked: list[dict[str, Any]] = []
     listed: list[dict[str, list[str]]] = []
