@@ -125,6 +125,13 @@ def test_phone_width_opens_source_as_a_sheet(browser, server) -> None:  # type: 
     assert pg.locator("#panel").is_visible()
     pg.keyboard.press("Escape")
     assert pg.locator("#panel").is_hidden()
+    # the documents sheet (list, filter boxes, delete buttons, drop zone) fits the width too
+    pg.click("#show-docs")
+    assert pg.locator("#library").is_visible() and pg.locator("#drop-zone").count() == 1
+    box = pg.locator(".doc-item").first.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert pg.evaluate("document.querySelector('#library').scrollWidth") <= 390
+    pg.screenshot(path=str(OUTPUT / "page-phone-documents.png"))
     check_clean(pg, errors)
     context.close()
 
