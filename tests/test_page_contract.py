@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests import browser_kit
-from tests.browser_kit import OUTPUT, ROOT, check_clean, open_page, pdf_bytes, pdf_viewer_page, squash, strict_context
+from tests.browser_kit import CSP, OUTPUT, ROOT, check_clean, open_page, pdf_bytes, pdf_viewer_page, squash, strict_context
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 chromium, browser = browser_kit.chromium, browser_kit.browser  # shared fixtures
@@ -125,7 +125,9 @@ def _fake_api(context: Any, base: str, asked: list[dict[str, Any]], listed: list
 
     def document(route: Any) -> None:
         if route.request.url.split("#")[0].endswith("/file"):
-            route.fulfill(status=200, content_type="application/pdf", body=pdf)
+            # with the page's security headers too: Chromium's viewer still opens it at the page
+            route.fulfill(status=200, content_type="application/pdf", body=pdf,
+                          headers={"content-security-policy": CSP, "x-frame-options": "DENY", "x-content-type-options": "nosniff"})
             return
         _json(route, {**_summary(DOC_ID, TITLE), "type": "pdf", "text": TEXT, "pages": PAGE_LIST,
                       "paragraphs": PARAGRAPHS})

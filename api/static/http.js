@@ -40,10 +40,17 @@ export async function api(path, options = {}) {
 export const storedKey = () => sessionStorage.getItem(KEY_NAME);
 export const forgetKey = () => sessionStorage.removeItem(KEY_NAME);
 
+let asking = null; // the open dialog's answer: a second write while it is open waits for the same one
+
 // The key from this session, or asked for in the key dialog; null when the user cancels.
 export function ensureKey(reason) {
   const known = storedKey();
   if (known) return Promise.resolve(known);
+  if (!asking) asking = askKey(reason).finally(() => { asking = null; });
+  return asking;
+}
+
+function askKey(reason) {
   const dialog = $("key-dialog");
   const input = $("key-input");
   $("key-reason").textContent = reason;

@@ -47,6 +47,7 @@ async function deleteDocument(d, item) {
   status(`Deleted “${d.title || d.doc_id}”.`);
   library.hooks.deleted(d.doc_id);
   await loadDocuments();
+  $("library-title").focus(); // the deleted row (and its focused button) is gone
 }
 
 function confirmDelete(d, item, trigger) {
@@ -136,7 +137,9 @@ export async function uploadFiles(files) {
   const list = [...files];
   if (!list.length) return;
   const lines = list.map(uploadLine);
-  $("upload-list").replaceChildren(...lines.map((l) => l.line));
+  const box = $("upload-list");
+  for (const old of box.querySelectorAll(".upload-line.done, .upload-line.failed")) old.remove(); // earlier batches' results
+  box.append(...lines.map((l) => l.line));
   let added = 0, last = null;
   for (const [i, file] of list.entries()) {
     const { line, bar, note } = lines[i];
@@ -175,6 +178,8 @@ export function initLibrary(hooks) {
     zone.addEventListener(type, (e) => { e.preventDefault(); zone.classList.add("dragging"); });
   }
   zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  // a file dropped beside the zone must not replace the page (and the conversation) with the file itself
+  for (const type of ["dragover", "drop"]) window.addEventListener(type, (e) => e.preventDefault());
   zone.addEventListener("drop", (e) => {
     e.preventDefault();
     zone.classList.remove("dragging");
