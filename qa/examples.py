@@ -24,8 +24,13 @@ MIN_PARAGRAPH = 60
 
 def _is_heading(line: str) -> bool:
     words = _WORD.findall(line)
-    return (3 <= len(line) <= 90 and 2 <= len(words) <= 12 and (line[0].isupper() or line[0].isdigit())
-            and not _CLOSES_SENTENCE.search(line) and not line.isupper())
+    return (
+        3 <= len(line) <= 90
+        and 2 <= len(words) <= 12
+        and (line[0].isupper() or line[0].isdigit())
+        and not _CLOSES_SENTENCE.search(line)
+        and not line.isupper()
+    )
 
 
 def headings(text: str) -> Iterator[str]:
@@ -33,9 +38,14 @@ def headings(text: str) -> Iterator[str]:
     before = ""
     lines = [" ".join(line.split()) for line in text.splitlines()]
     for i, line in enumerate(lines):
-        after = next((later for later in lines[i + 1:] if later), "")
-        if (_is_heading(line) and (not before or _PARAGRAPH_END.search(before))
-                and len(after) >= MIN_PARAGRAPH and not after[0].islower() and _PARAGRAPH_END.search(after)):
+        after = next((later for later in lines[i + 1 :] if later), "")
+        if (
+            _is_heading(line)
+            and (not before or _PARAGRAPH_END.search(before))
+            and len(after) >= MIN_PARAGRAPH
+            and not after[0].islower()
+            and _PARAGRAPH_END.search(after)
+        ):
             yield line
         before = line
 

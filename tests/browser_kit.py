@@ -25,15 +25,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
 CHROMIUM = Path(os.environ.get("CITEQA_CHROMIUM", "/usr/bin/chromium"))  # Debian's; override only to test the skip
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 API_KEY = "page-test-key"
 STARTUP_S = 240  # model load plus a first index build of the default corpus on a slow 2-core machine
 
 # The policy the page must work under (issue 13 item 6). The tests add it to the page's own response, beside any
 # policy the server sends (two policies: both are enforced), so the page is proven under this one in any case.
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
-       "frame-ancestors 'none'")
+CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"
 WATCH_CSP = """window.__csp = [];
 document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));"""
 
@@ -71,8 +77,20 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     port = free_port()
     log = (work / "serve.log").open("wb")
     env = {**os.environ, "CITEQA_API_KEY": API_KEY}
-    cmd = [sys.executable, "-m", "qa.cli", "serve", "--corpus", str(work / "corpus"), "--index",
-           str(work / ".citeqa"), "--port", str(port), "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "qa.cli",
+        "serve",
+        "--corpus",
+        str(work / "corpus"),
+        "--index",
+        str(work / ".citeqa"),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -170,7 +188,9 @@ def drop_files(pg: Any, selector: str, files: list[tuple[str, str, bytes]]) -> N
                for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
                dt.items.add(new File([bytes], f.name, {type: f.type}));
              }
-             return dt; }""", payload)
+             return dt; }""",
+        payload,
+    )
     pg.dispatch_event(selector, "dragenter", {"dataTransfer": transfer})
     pg.dispatch_event(selector, "drop", {"dataTransfer": transfer})
 

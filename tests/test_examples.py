@@ -51,6 +51,10 @@ class Stub:
     def list_documents(self) -> list[dict[str, Any]]:
         return [{"doc_id": d.doc_id, "title": d.title, "characters": len(d.text)} for d in self.docs.values()]
 
+    def page(self, offset: int = 0, limit: int = 100) -> tuple[int, list[dict[str, Any]]]:
+        docs = self.list_documents()
+        return len(docs), docs[offset : offset + limit]
+
     def document(self, doc_id: str) -> Document:
         return self.docs[doc_id]
 
@@ -72,10 +76,12 @@ def test_examples_route_offers_answered_heading_questions_once_per_corpus() -> N
     engine = Stub([Document("harlow", "Harlow report", REPORT, "harlow.txt"), Document("notes", "Notes", WRAPPED, "notes.txt")])
     with TestClient(create_app(engine, ApiConfig())) as client:  # type: ignore[arg-type]
         body = client.get("/v1/examples").json()
-        assert body == {"examples": [
-            {"question": "What about Visitor Access?", "doc_id": "harlow", "heading": "Visitor Access"},
-            {"question": "How do I book the boathouse?", "doc_id": "harlow", "heading": "How do I book the boathouse?"},
-        ]}  # "Water and Wildlife" comes first but is not answered
+        assert body == {
+            "examples": [
+                {"question": "What about Visitor Access?", "doc_id": "harlow", "heading": "Visitor Access"},
+                {"question": "How do I book the boathouse?", "doc_id": "harlow", "heading": "How do I book the boathouse?"},
+            ]
+        }  # "Water and Wildlife" comes first but is not answered
         asked = len(engine.asked)
         assert client.get("/v1/examples").json() == body  # worked out once for this set of documents
         assert len(engine.asked) == asked

@@ -59,31 +59,67 @@ PASSAGE3 = PAGES[2]
 
 
 def _summary(doc_id: str, title: str, **extra: Any) -> dict[str, Any]:
-    return {"doc_id": doc_id, "title": title, "source": f"{doc_id}.pdf", "metadata": {"date": "2026-03-02"},
-            "characters": len(TEXT), "chunks": 3, "origin": "upload", "status": "indexed", **extra}
+    return {
+        "doc_id": doc_id,
+        "title": title,
+        "source": f"{doc_id}.pdf",
+        "metadata": {"date": "2026-03-02"},
+        "characters": len(TEXT),
+        "chunks": 3,
+        "origin": "upload",
+        "status": "indexed",
+        **extra,
+    }
 
 
-LISTING = [_summary(DOC_ID, TITLE, type="pdf", pages=3), _summary("site-memo", "Site memo", type="docx", pages=None),
-           _summary("survey-2025", "Bird survey 2025", type="xlsx", pages=None)]
+LISTING = [
+    _summary(DOC_ID, TITLE, type="pdf", pages=3),
+    _summary("site-memo", "Site memo", type="docx", pages=None),
+    _summary("survey-2025", "Bird survey 2025", type="xlsx", pages=None),
+]
 SKIPPED = [{"source": "budget.xyz", "reason": "unsupported file type .xyz (supported: .txt, .md, .pdf, .docx)"}]
 
 
 def _passage(rank: int, text: str, page: int, highlight: bool, ocr: bool) -> dict[str, Any]:
     start = TEXT.index(text)
-    return {"rank": rank, "text": text, "score": 0.9 - rank / 10, "doc_id": DOC_ID, "title": TITLE, "start": start,
-            "end": start + len(text), "scores": {"dense": 0.5}, "date": "2026-03-02",
-            "highlight": {"start": S_START, "end": S_START + len(SENTENCE)} if highlight else None,
-            "page": page, "page_end": page, "location": f"p. {page}", "ocr": ocr}
+    return {
+        "rank": rank,
+        "text": text,
+        "score": 0.9 - rank / 10,
+        "doc_id": DOC_ID,
+        "title": TITLE,
+        "start": start,
+        "end": start + len(text),
+        "scores": {"dense": 0.5},
+        "date": "2026-03-02",
+        "highlight": {"start": S_START, "end": S_START + len(SENTENCE)} if highlight else None,
+        "page": page,
+        "page_end": page,
+        "location": f"p. {page}",
+        "ocr": ocr,
+    }
 
 
 ANSWER = {
     "question": "How deep is the restored lake?",
-    "answer": {"text": SENTENCE, "doc_id": DOC_ID, "title": TITLE, "start": S_START, "end": S_START + len(SENTENCE),
-               "score": 0.8, "span": {"text": PHRASE, "start": P_START, "end": P_START + len(PHRASE)},
-               "page": 2, "page_end": 2, "location": "p. 2", "ocr": False},
-    "answered": True, "confidence": 0.82, "confidence_label": "likely", "threshold": 0.5,
-    "spelling": {"searched_for": "how deep is the restored lake",
-                 "corrections": [{"word": "restord", "suggestion": "restored"}]},
+    "answer": {
+        "text": SENTENCE,
+        "doc_id": DOC_ID,
+        "title": TITLE,
+        "start": S_START,
+        "end": S_START + len(SENTENCE),
+        "score": 0.8,
+        "span": {"text": PHRASE, "start": P_START, "end": P_START + len(PHRASE)},
+        "page": 2,
+        "page_end": 2,
+        "location": "p. 2",
+        "ocr": False,
+    },
+    "answered": True,
+    "confidence": 0.82,
+    "confidence_label": "likely",
+    "threshold": 0.5,
+    "spelling": {"searched_for": "how deep is the restored lake", "corrections": [{"word": "restord", "suggestion": "restored"}]},
     "passages": [_passage(1, PASSAGE2, 2, True, False), _passage(2, PASSAGE3, 3, False, True)],
     "context": {"used": False, "query": "How deep is the restored lake?", "previous": None, "carried": []},
     "timings_ms": {"total": 12.0},
@@ -120,17 +156,19 @@ def _fake_api(context: Any, base: str, asked: list[dict[str, Any]], listed: list
         listed.append(query)
         offset = int(query.get("offset", ["0"])[0])
         docs = LISTING[:2] if offset == 0 else LISTING[offset:]
-        _json(route, {"count": len(docs), "total": len(LISTING), "offset": offset, "limit": 50, "documents": docs,
-                      "skipped": SKIPPED})
+        _json(route, {"count": len(docs), "total": len(LISTING), "offset": offset, "limit": 50, "documents": docs, "skipped": SKIPPED})
 
     def document(route: Any) -> None:
         if route.request.url.split("#")[0].endswith("/file"):
             # with the page's security headers too: Chromium's viewer still opens it at the page
-            route.fulfill(status=200, content_type="application/pdf", body=pdf,
-                          headers={"content-security-policy": CSP, "x-frame-options": "DENY", "x-content-type-options": "nosniff"})
+            route.fulfill(
+                status=200,
+                content_type="application/pdf",
+                body=pdf,
+                headers={"content-security-policy": CSP, "x-frame-options": "DENY", "x-content-type-options": "nosniff"},
+            )
             return
-        _json(route, {**_summary(DOC_ID, TITLE), "type": "pdf", "text": TEXT, "pages": PAGE_LIST,
-                      "paragraphs": PARAGRAPHS})
+        _json(route, {**_summary(DOC_ID, TITLE), "type": "pdf", "text": TEXT, "pages": PAGE_LIST, "paragraphs": PARAGRAPHS})
 
     def ask(route: Any) -> None:
         asked.append(json.loads(route.request.post_data or "{}"))

@@ -46,9 +46,16 @@ def test_drop_upload_filter_delete_and_pdf_page(page, server) -> None:  # type: 
     page.evaluate("sessionStorage.clear()")
     pdf = pdf_bytes(LAKE_PAGES, "Harlow Quarry Restoration Report")
     notes = NOTES.encode()
-    drop_files(page, "#drop-zone", [("harlow-quarry.pdf", "application/pdf", pdf), ("harlow-green.md", "text/markdown", notes),
-                                    ("budget.xyz", "application/octet-stream", b"1,2,3\n"),
-                                    ("harlow-green-copy.md", "text/markdown", notes)])
+    drop_files(
+        page,
+        "#drop-zone",
+        [
+            ("harlow-quarry.pdf", "application/pdf", pdf),
+            ("harlow-green.md", "text/markdown", notes),
+            ("budget.xyz", "application/octet-stream", b"1,2,3\n"),
+            ("harlow-green-copy.md", "text/markdown", notes),
+        ],
+    )
     enter_key(page, API_KEY)  # asked once for the whole drop
     lines = page.locator(".upload-line")
     expect(page.locator(".upload-line.done, .upload-line.failed")).to_have_count(4, timeout=180_000)
@@ -82,7 +89,9 @@ def test_drop_upload_filter_delete_and_pdf_page(page, server) -> None:  # type: 
     assert "23 metres" in turn.locator(".answer-text").inner_text()
     result = page.evaluate(
         """async (q) => (await (await fetch('/v1/ask', {method: 'POST', headers: {'Content-Type': 'application/json'},
-             body: JSON.stringify({question: q, top_k: 5})})).json())""", QUESTION)
+             body: JSON.stringify({question: q, top_k: 5})})).json())""",
+        QUESTION,
+    )
     assert result["answer"]["doc_id"] == pdf_id
 
     # delete the notes: a confirmation first, then it is gone from the page and the server
