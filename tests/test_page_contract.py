@@ -54,7 +54,7 @@ SENTENCE = "The restored lake reached a depth of 23 metres\nin its deepest part 
 PHRASE = "23 metres"
 S_START = TEXT.index(SENTENCE)
 P_START = TEXT.index(PHRASE)
-PASSAGE2 = PAGES[1]
+PASSAGE2 = PAGES[0] + "\n\n" + PAGES[1]  # pp. 1–2, the answer on p. 2
 PASSAGE3 = PAGES[2]
 
 
@@ -80,7 +80,7 @@ LISTING = [
 SKIPPED = [{"source": "budget.xyz", "reason": "unsupported file type .xyz (supported: .txt, .md, .pdf, .docx)"}]
 
 
-def _passage(rank: int, text: str, page: int, highlight: bool, ocr: bool) -> dict[str, Any]:
+def _passage(rank: int, text: str, page: int, page_end: int, highlight: bool, ocr: bool) -> dict[str, Any]:
     start = TEXT.index(text)
     return {
         "rank": rank,
@@ -94,8 +94,8 @@ def _passage(rank: int, text: str, page: int, highlight: bool, ocr: bool) -> dic
         "date": "2026-03-02",
         "highlight": {"start": S_START, "end": S_START + len(SENTENCE)} if highlight else None,
         "page": page,
-        "page_end": page,
-        "location": f"p. {page}",
+        "page_end": page_end,
+        "location": f"p. {page}" if page == page_end else f"pp. {page}–{page_end}",
         "ocr": ocr,
     }
 
@@ -120,7 +120,7 @@ ANSWER = {
     "confidence_label": "likely",
     "threshold": 0.5,
     "spelling": {"searched_for": "how deep is the restored lake", "corrections": [{"word": "restord", "suggestion": "restored"}]},
-    "passages": [_passage(1, PASSAGE2, 2, True, False), _passage(2, PASSAGE3, 3, False, True)],
+    "passages": [_passage(1, PASSAGE2, 1, 2, True, False), _passage(2, PASSAGE3, 3, 3, False, True)],
     "context": {"used": False, "query": "How deep is the restored lake?", "previous": None, "carried": []},
     "timings_ms": {"total": 12.0},
 }
@@ -216,7 +216,10 @@ def test_new_answer_fields_pages_and_pdf_citation(browser, site) -> None:  # typ
     assert turn.locator(".spelling-note").inner_text() == "Searched for: how deep is the restored lake"
     assert "p. 2" in turn.locator(".answer-label").inner_text()
     cards = turn.locator(".card")
-    assert "p. 2" in cards.nth(0).locator(".card-meta").inner_text()
+    assert "pp. 1–2" in cards.nth(0).locator(".card-meta").inner_text()
+    # a passage over pp. 1–2 holding the answer opens the PDF where the answer is; another passage at its own page
+    assert cards.nth(0).locator(".pdf-link").get_attribute("href") == f"/v1/documents/{DOC_ID}/file#page=2"
+    assert cards.nth(1).locator(".pdf-link").get_attribute("href") == f"/v1/documents/{DOC_ID}/file#page=3"
     assert cards.nth(0).locator("mark.span").inner_text() == PHRASE
     assert cards.nth(0).locator(".ocr-badge").count() == 0 and cards.nth(1).locator(".ocr-badge").count() == 1
     assert turn.locator(".pdf-link").first.get_attribute("href") == f"/v1/documents/{DOC_ID}/file#page=2"

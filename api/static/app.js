@@ -30,15 +30,25 @@ function isPdf(c) {
   return typeof c.location === "string" && /^pp?\. /.test(c.location);
 }
 
-function pdfLink(c) {
-  if (typeof c.page !== "number" || !isPdf(c)) return null;
-  return el("a", { class: "link pdf-link", href: fileUrl(c.doc_id, c.page), target: "_blank", rel: "noopener",
-    "data-page": c.page }, `Open the PDF at ${c.location || `p. ${c.page}`}`);
+// Where a citation points: the answer sentence's page when the cited passage holds it (a passage may span
+// pp. 1–3 while its answer is on p. 2), else the passage's first page. focus = {doc_id, span, page, location}.
+function place(c, focus) {
+  if (c && c.highlight && focus && focus.doc_id === c.doc_id && typeof focus.page === "number") {
+    return { page: focus.page, location: focus.location || `p. ${focus.page}` };
+  }
+  return c && typeof c.page === "number" ? { page: c.page, location: c.location || `p. ${c.page}` } : { page: null, location: c && c.location };
+}
+
+function pdfLink(c, focus) {
+  const at = place(c, focus);
+  if (at.page === null || !isPdf(c)) return null;
+  return el("a", { class: "link pdf-link", href: fileUrl(c.doc_id, at.page), target: "_blank", rel: "noopener",
+    "data-page": at.page }, `Open the PDF at ${at.location}`);
 }
 
 // Show a document in the source view; `cite` = {start, end, highlight, location, page} marks a passage,
-// its answer sentence and the answer phrase (`span`).
-async function openSource(docId, cite, opener, span = null) {
+// its answer sentence and, from `focus` (the answer: {doc_id, span, page, location}), the answer phrase.
+async function openSource(docId, cite, opener, focus = null) {
   const request = ++state.sourceRequests; // a later click wins over a slower earlier fetch
   state.opener = opener || null;
   $("library").hidden = true;
@@ -62,17 +72,18 @@ async function openSource(docId, cite, opener, span = null) {
   if (request !== state.sourceRequests) return;
   $("source-title").textContent = doc.title || doc.doc_id;
   const date = doc.metadata && typeof doc.metadata.date === "string" ? doc.metadata.date : null;
-  const where = cite ? cite.location || `characters ${cite.start.toLocaleString("en")}–${cite.end.toLocaleString("en")}` : null;
+  const at = place(cite, focus);
+  const where = cite ? at.location || `characters ${cite.start.toLocaleString("en")}–${cite.end.toLocaleString("en")}` : null;
   $("source-meta").textContent = [doc.doc_id, typeof doc.type === "string" ? doc.type.toUpperCase() : null, date, where]
     .filter(Boolean).join(" · ");
   if (doc.type === "pdf") {
-    const page = cite && typeof cite.page === "number" ? cite.page : null;
-    $("source-actions").append(el("a", { class: "link pdf-link", href: fileUrl(doc.doc_id, page), target: "_blank",
-      rel: "noopener", "data-page": page }, page ? `Open the PDF at ${cite.location || `p. ${page}`}` : "Open the original PDF"));
+    $("source-actions").append(el("a", { class: "link pdf-link", href: fileUrl(doc.doc_id, at.page), target: "_blank",
+      rel: "noopener", "data-page": at.page }, at.page ? `Open the PDF at ${at.location}` : "Open the original PDF"));
   }
   $("source-legend").hidden = !cite;
-  $("legend-span").hidden = !(span && span.doc_id === docId);
-  const marks = renderDocument(text, doc, citeRanges(cite, span && span.doc_id === docId ? span : null));
+  const span = focus && focus.doc_id === docId ? focus.span : null;
+  $("legend-span").hidden = !span;
+  const marks = renderDocument(text, doc, citeRanges(cite, span));
   $("source-title").focus({ preventScroll: true });
   if (marks.length) {
     // the passage's first line near the top; further down if that would leave the answer sentence below
@@ -132,12 +143,12 @@ async function loadExamples() {
 
 // ---- conversation ------------------------------------------------------------------------------------------
 
-function citeButton(passage, label, span) {
+function citeButton(passage, label, focus) {
   const where = passage.location ? `, ${passage.location}` : "";
   return el("button", {
     type: "button", class: "cite", "data-rank": passage.rank,
     "aria-label": `Source ${passage.rank}: ${passage.title}${where}, open in the document`,
-    onclick: (e) => openSource(passage.doc_id, passage, e.currentTarget, span),
+    onclick: (e) => openSource(passage.doc_id, passage, e.currentTarget, focus),
   }, label);
 }
 
@@ -166,46 +177,48 @@ function renderConfidence(result) {
     label ? ["This answer is ", el("strong", {}, label), ` (confidence ${number})`] : `Confidence ${number}`);
 }
 
-function renderPassage(turnId, p, span) {
+function renderPassage(turnId, p, focus) {
   const body = el("p", { class: "card-text" });
-  const inside = span && span.doc_id === p.doc_id && span.start >= p.start && span.end <= p.end ? span : null;
+  const span = focus && focus.doc_id === p.doc_id ? focus.span : null;
+  const inside = span && span.start >= p.start && span.end <= p.end ? span : null;
   const ranges = p.highlight ? [{ start: p.highlight.start, end: p.highlight.end, kind: "answer" }] : [];
   if (inside) ranges.push({ start: inside.start, end: inside.end, kind: "span" });
   appendMarked(body, p.text, p.start, ranges);
   const meta = [p.location, p.date, typeof p.score === "number" ? `score ${p.score.toFixed(2)}` : null].filter(Boolean);
   return el("li", { class: p.highlight ? "card cited" : "card", id: `t${turnId}-p${p.rank}` },
     el("div", { class: "card-head" },
-      citeButton(p, String(p.rank), span),
+      citeButton(p, String(p.rank), focus),
       el("span", { class: "card-title" }, p.title || p.doc_id),
       ocrBadge(p.ocr),
       el("span", { class: "card-meta" }, meta.join(" · "))),
     body,
     el("div", { class: "card-actions" },
-      el("button", { type: "button", class: "link", onclick: (e) => openSource(p.doc_id, p, e.currentTarget, span) },
+      el("button", { type: "button", class: "link", onclick: (e) => openSource(p.doc_id, p, e.currentTarget, focus) },
         "Show in the document"),
-      pdfLink(p)));
+      pdfLink(p, focus)));
 }
 
 function renderAnswer(turnId, result) {
   const parts = [renderContext(result.context), renderSpelling(result.spelling)];
   const passages = result.passages || [];
   const answer = result.answer;
-  const span = answer && answer.span && typeof answer.span.start === "number" ? { ...answer.span, doc_id: answer.doc_id } : null;
+  const span = answer && answer.span && typeof answer.span.start === "number" ? answer.span : null;
+  const focus = answer ? { doc_id: answer.doc_id, span, page: answer.page, location: answer.location } : null;
   if (answer) {
     const cited = passages.filter((p) => p.highlight);
     const quote = el("blockquote", { class: "answer-text" });
     appendMarked(quote, answer.text, answer.start, span ? [{ ...span, kind: "span" }] : []);
     const marks = cited.length ? cited : [{ ...answer, rank: "↗", highlight: answer }];
-    quote.append(" ", ...marks.map((p) => citeButton(p, `[${p.rank}]`, span)));
+    quote.append(" ", ...marks.map((p) => citeButton(p, `[${p.rank}]`, focus)));
     parts.push(el("p", { class: "answer-label" }, "From ", el("cite", {}, answer.title),
-      answer.location ? `, ${answer.location}` : null, " ", ocrBadge(answer.ocr)), quote, renderConfidence(result), pdfLink(answer));
+      answer.location ? `, ${answer.location}` : null, " ", ocrBadge(answer.ocr)), quote, renderConfidence(result), pdfLink(answer, null));
   } else {
     parts.push(el("p", { class: "no-answer" }, "The documents don't answer this question.",
       passages.length ? "" : " No passage came close."));
   }
   if (passages.length) {
     parts.push(el("h3", { class: "small-heading" }, answer ? "Sources" : "Closest passages"));
-    parts.push(el("ol", { class: "cards" }, passages.map((p) => renderPassage(turnId, p, span))));
+    parts.push(el("ol", { class: "cards" }, passages.map((p) => renderPassage(turnId, p, focus))));
   }
   return parts.filter(Boolean);
 }

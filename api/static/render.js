@@ -93,22 +93,25 @@ export function renderDocument(container, doc, ranges) {
   container.classList.toggle("pre", !starts);
   const blocks = [];
   let block = null;
+  let last = ""; // the text just before the current segment, in this block
   const marks = [];
   for (const s of segments(text, 0, ranges, ocr, [...(starts || []), ...pageAt.keys()])) {
     if (!block || (starts && starts.has(s.from))) {
       block = el(starts ? "p" : "div", { class: "block" });
       blocks.push(block);
+      last = "";
     }
     const page = pageAt.get(s.from);
     if (page) {
       const label = page.label || `p. ${page.number}`;
       block.append(el("span", {
-        class: `page-marker${block.childNodes.length ? "" : " at-start"}${page.ocr ? " ocr-page" : ""}`,
+        class: `page-marker${!last || last.endsWith("\n") ? " at-start" : ""}${page.ocr ? " ocr-page" : ""}`,
         "data-label": page.ocr ? `${label} · OCR` : label, "data-page": page.number, role: "separator",
         "aria-label": `${label}${page.ocr ? ", text read by OCR" : ""}`,
       }));
     }
-    const node = piece(text.slice(s.from, s.to), s.kind, s.ocr);
+    last = text.slice(s.from, s.to);
+    const node = piece(last, s.kind, s.ocr);
     block.append(node);
     if (s.kind) marks.push(node);
   }
