@@ -195,10 +195,13 @@ def drop_files(pg: Any, selector: str, files: list[tuple[str, str, bytes]]) -> N
     pg.dispatch_event(selector, "drop", {"dataTransfer": transfer})
 
 
-def enter_key(pg: Any, key: str) -> None:
+def enter_key(pg: Any, key: str, by_enter: bool = False) -> None:
     pg.wait_for_selector("#key-dialog[open]")
     pg.fill("#key-input", key)
-    pg.click("#key-dialog button[value=ok]")
+    if by_enter:
+        pg.press("#key-input", "Enter")
+    else:
+        pg.click("#key-dialog button[value=ok]")
 
 
 def pdf_bytes(pages: list[str], title: str = "") -> bytes:

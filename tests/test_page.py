@@ -147,7 +147,7 @@ def test_uploaded_markup_is_shown_as_text_and_never_runs(page) -> None:  # type:
     assert page.evaluate("sessionStorage.length") == 0  # the wrong key is forgotten
 
     drop_files(page, "#drop-zone", [payload])
-    enter_key(page, API_KEY)
+    enter_key(page, API_KEY, by_enter=True)
     page.wait_for_selector("#source-title:has-text('Zebra marmalade')", timeout=120_000)  # opens once indexed
     assert "indexed as" in page.locator(".upload-line", has_text="zebra-marmalade.txt").inner_text()
     assert page.locator("#doc-list .doc-title", has_text="Zebra marmalade").count() == 1

@@ -44,6 +44,10 @@ def _doc_ids(server: str) -> dict[str, str]:  # source file name -> doc_id
 
 def test_drop_upload_filter_delete_and_pdf_page(page, server) -> None:  # type: ignore[no-untyped-def]
     page.evaluate("sessionStorage.clear()")
+    drop_files(page, "#drop-zone", [("harlow-green.md", "text/markdown", NOTES.encode())])
+    page.click("#key-dialog button[value=cancel]")  # no key: nothing is sent, the line says why
+    page.wait_for_selector(".upload-line.failed")
+    assert "needs the API key" in page.locator(".upload-line").inner_text()
     pdf = pdf_bytes(LAKE_PAGES, "Harlow Quarry Restoration Report")
     notes = NOTES.encode()
     drop_files(
