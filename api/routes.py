@@ -12,7 +12,8 @@ from fastapi.responses import FileResponse
 from api.deps import ConfigDep, EngineDep, WriteAccess
 from api.errors import responses
 from api.limits import upload_too_large
-from api.schemas import AnswerOut, AskRequest, DeleteOut, DocumentList, DocumentOut, HealthOut, UploadOut
+from api.schemas import AnswerOut, AskRequest, DeleteOut, DocumentList, DocumentOut, ExamplesOut, HealthOut, UploadOut
+from qa.examples import heading_question, headings, title_case
 
 v1 = APIRouter(prefix="/v1")
 ops = APIRouter()
@@ -31,6 +32,34 @@ def ask(body: AskRequest, engine: EngineDep, config: ConfigDep) -> dict[str, Any
         engine.document(doc_id)  # DocumentNotFound -> 404
     history = (body.history or [])[-config.max_history:] or None
     return engine.ask(body.question, top_k=body.top_k, doc_ids=doc_ids, history=history).to_dict()
+
+
+MAX_EXAMPLES = 5
+EXAMPLE_DOCS = 20  # documents read for headings
+EXAMPLE_TRIES = 12  # candidate questions asked
+
+
+@v1.get("/examples", response_model=ExamplesOut, tags=["ask"], summary="Example questions from the documents' headings")
+def examples(request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Up to five questions made from headings in the documents (`What about <heading>?`), each one that citeqa
+    answers; none when the documents have no such headings. Worked out once per set of documents."""
+    _, docs = engine.page(0, EXAMPLE_DOCS)
+    key = tuple((d["doc_id"], d.get("characters")) for d in docs)
+    cached = getattr(request.app.state, "examples", None)
+    if cached and cached[0] == key:
+        return {"examples": cached[1]}
+    per_doc = [sorted(headings(engine.document(d["doc_id"]).text), key=title_case, reverse=True) for d in docs]
+    rounds = max(map(len, per_doc), default=0)  # one heading of each document in turn, title-cased ones first
+    candidates = [(d["doc_id"], hs[i]) for i in range(rounds) for d, hs in zip(docs, per_doc) if i < len(hs)]
+    found = []
+    for doc_id, heading in candidates[:EXAMPLE_TRIES]:
+        question = heading_question(heading)
+        if engine.ask(question, top_k=1).to_dict().get("answered"):
+            found.append({"question": question, "doc_id": doc_id, "heading": heading})
+        if len(found) == MAX_EXAMPLES:
+            break
+    request.app.state.examples = (key, found)
+    return {"examples": found}
 
 
 @v1.get("/documents", response_model=DocumentList, tags=["documents"], responses=responses(422),

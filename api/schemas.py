@@ -2,6 +2,7 @@
 fields, so a field the core adds to `Answer.to_dict()` or `Engine.health()` passes through unchanged.
 
     POST /v1/ask              AskRequest -> AnswerOut (exactly Answer.to_dict())
+    GET  /v1/examples         -> ExamplesOut {"examples": [{"question", "doc_id", "heading"}, ...]}
     GET  /v1/documents        -> DocumentList {"count": 5, "documents": [DocumentSummary, ...]}
     GET  /v1/documents/{id}   -> DocumentOut (with the full text that every offset indexes, type and pages)
     GET  /v1/documents/{id}/file -> the original file, with its media type
@@ -116,6 +117,20 @@ class AnswerOut(_Open):
     passages: list[PassageOut]
     context: ContextOut
     timings_ms: dict[str, float]
+
+
+class Example(_Open):
+    question: str
+    doc_id: str = Field(description="The document whose heading the question was made from.")
+    heading: str
+
+
+class ExamplesOut(_Open):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"examples": [{
+        "question": "What about Tackling Illegal Migration and Border Security?",
+        "doc_id": "rubio-arevalo-meeting-feb-2025", "heading": "Tackling Illegal Migration and Border Security"}]}]})
+
+    examples: list[Example] = Field(description="At most 5; empty when the documents have no headings that answer.")
 
 
 class DocumentSummary(_Open):
