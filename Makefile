@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-run: install  ## serve the default corpus on http://$(HOST):$(PORT) (builds the index on first start)
-	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
+run: install  ## serve the default corpus on http://$(HOST):$(PORT) (builds the index on first start; the write key is made once and kept in the index folder unless CITEQA_API_KEY is set)
+	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT) --create-key
 
 test: install
 	$(VENV)/bin/python -m pytest -q

@@ -85,7 +85,11 @@ def pdf_to_text(data: bytes) -> str:
 
     try:
         reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):  # an owner-only password (empty user password) opens
+            raise BadDocument("the PDF is password-protected: save a copy without the password and add that")
         pages = [page.extract_text() or "" for page in reader.pages]
+    except BadDocument:
+        raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise BadDocument(f"could not read PDF: {exc}") from exc
     except Exception as exc:  # pypdf raises assorted errors on damaged files
