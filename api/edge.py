@@ -4,8 +4,8 @@
 head alone, so a request without the right key answers 401 (403 when the server has no key) before a byte of
 its body is read, and the connection is closed rather than drained.
 
-`SecurityHeaders`: every HTML response gets a Content-Security-Policy (scripts, styles and connections from this
-origin only; the API docs page, whose Swagger UI sets inline styles, also allows those), `X-Frame-Options: DENY`,
+`SecurityHeaders`: every HTML response (the chat page and the API docs page alike) gets a Content-Security-Policy
+(scripts, styles and connections from this origin only, nothing inline), `X-Frame-Options: DENY`,
 `Referrer-Policy: no-referrer`; every response gets `X-Content-Type-Options: nosniff`.
 """
 
@@ -24,9 +24,8 @@ from api.limits import ROUTE_HINT
 WRITES = (("POST", re.compile(r"/v1/documents/?"), "/v1/documents"),
           ("DELETE", re.compile(r"/v1/documents/[^/]+"), "/v1/documents/{doc_id}"))
 
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
             "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-DOCS_CSP = PAGE_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
 def write_route(scope: Scope) -> str | None:
@@ -53,22 +52,19 @@ class WriteAuth:
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, docs_path: str = "/docs") -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.docs_path = docs_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] == self.docs_path else PAGE_CSP
-
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 if Headers(raw=headers).get("content-type", "").startswith("text/html"):
-                    headers += [(b"content-security-policy", csp.encode()), (b"x-frame-options", b"DENY"),
+                    headers += [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"),
                                 (b"referrer-policy", b"no-referrer")]
                 message["headers"] = headers
             await send(message)
