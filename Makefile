@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck eval bench clean
+.PHONY: install run test lint typecheck eval bench fuzz clean
 
 install: $(STAMP)
 
@@ -37,6 +37,9 @@ eval: install  ## regenerates docs/QUALITY.md
 
 bench: install  ## regenerates docs/BENCHMARKS.md (add ARGS=--quick for a CI-sized run)
 	$(VENV)/bin/python -m bench.run $(ARGS)
+
+fuzz: install  ## hostile clients against a real qa serve; replaces the "Hostile clients" section of docs/BENCHMARKS.md (ARGS=--quick: CI-sized)
+	$(VENV)/bin/python -m bench.fuzz $(ARGS)
 
 clean:
 	rm -rf .citeqa .pytest_cache .mypy_cache .ruff_cache
