@@ -199,3 +199,27 @@ def test_encrypted_pdfs_open_and_password_protected_ones_say_so(client: TestClie
     r = client.post("/v1/documents", files={"file": ("izabal.pdf", locked)}, headers=AUTH)
     assert r.status_code == 422 and "password" in r.json()["detail"]
     assert len(engine.list_documents()) == 3
+
+
+# the CI-sized version of `make fuzz`'s malformed uploads --------------------------------------------------------
+
+def test_malformed_uploads_of_every_kind_never_fail_the_server_or_the_index(client: TestClient, engine: Engine) -> None:
+    import random
+
+    from bench.fuzz import malformed
+
+    before = {d["doc_id"]: client.get(f"/v1/documents/{d['doc_id']}").json()["text"] for d in engine.list_documents()}
+    seen: dict[str, set[int]] = {}
+    for kind, name, data in malformed(19, random.Random(7)):  # one of each kind
+        r = client.post("/v1/documents", files={"file": (name, data)}, headers=AUTH)
+        seen.setdefault(kind, set()).add(r.status_code)
+        assert r.status_code in (201, 409, 413, 415, 422), (kind, r.status_code, r.text[:300])
+        assert r.headers["content-type"] == "application/json" and r.json()["detail" if r.status_code != 201
+                                                                             else "doc_id"]
+    assert seen["PDF with a user password"] == {422} and seen["AES PDF, owner password only"] == {201}
+    assert seen["odd name: path traversal"] == {201}
+    for doc_id, text in before.items():
+        assert client.get(f"/v1/documents/{doc_id}").json()["text"] == text
+    corpus = engine.settings.corpus
+    assert all(p.resolve().parent == corpus.resolve() for p in corpus.rglob("*") if p.is_file())
+    assert not (corpus.parent / "etc").exists()
