@@ -27,9 +27,11 @@ def swagger_folder() -> Path:
 
 
 def install(app: FastAPI, path: str = "/docs") -> None:
-    assets = {"swagger-ui-bundle.js": swagger_folder() / "swagger-ui-bundle.js",
-              "swagger-ui.css": swagger_folder() / "swagger-ui.css",
-              "docs.js": HERE / "docs.js"}
+    assets = {
+        "swagger-ui-bundle.js": swagger_folder() / "swagger-ui-bundle.js",
+        "swagger-ui.css": swagger_folder() / "swagger-ui.css",
+        "docs.js": HERE / "docs.js",
+    }
     page = PAGE.format(title=app.title, openapi=app.openapi_url)
 
     @app.get(path, include_in_schema=False)

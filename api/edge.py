@@ -21,11 +21,15 @@ from api.deps import key_problem
 from api.limits import ROUTE_HINT
 
 # (method, path pattern, route template for metrics)
-WRITES = (("POST", re.compile(r"/v1/documents/?"), "/v1/documents"),
-          ("DELETE", re.compile(r"/v1/documents/[^/]+"), "/v1/documents/{doc_id}"))
+WRITES = (
+    ("POST", re.compile(r"/v1/documents/?"), "/v1/documents"),
+    ("DELETE", re.compile(r"/v1/documents/[^/]+"), "/v1/documents/{doc_id}"),
+)
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-            "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def write_route(scope: Scope) -> str | None:
@@ -45,8 +49,9 @@ class WriteAuth:
             problem = key_problem(scope["app"].state.config, Headers(scope=scope).get("authorization"))
             if problem is not None:
                 scope[ROUTE_HINT] = template
-                await JSONResponse({"detail": problem.detail}, status_code=problem.status_code,
-                                   headers={**(problem.headers or {}), "connection": "close"})(scope, receive, send)
+                await JSONResponse(
+                    {"detail": problem.detail}, status_code=problem.status_code, headers={**(problem.headers or {}), "connection": "close"}
+                )(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -59,13 +64,17 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 if Headers(raw=headers).get("content-type", "").startswith("text/html"):
-                    headers += [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"),
-                                (b"referrer-policy", b"no-referrer")]
+                    headers += [
+                        (b"content-security-policy", CSP.encode()),
+                        (b"x-frame-options", b"DENY"),
+                        (b"referrer-policy", b"no-referrer"),
+                    ]
                 message["headers"] = headers
             await send(message)
 

@@ -17,8 +17,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from api.config import ApiConfig
 
-TIMEOUT_408 = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 32\r\n"
-               b"connection: close\r\n\r\nthe request head took too long.\n")
+TIMEOUT_408 = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 32\r\n"
+    b"connection: close\r\n\r\nthe request head took too long.\n"
+)
 
 
 class DeadlineH11Protocol(H11Protocol):
@@ -82,7 +84,7 @@ class DeadlineH11Protocol(H11Protocol):
 
 def server_options(config: ApiConfig) -> dict[str, Any]:
     """uvicorn.run()/Config keyword arguments for the deadlines and the connection cap of `config`."""
-    protocol = type("CiteqaH11Protocol", (DeadlineH11Protocol,),
-                    {"header_timeout": config.header_timeout, "body_timeout": config.body_timeout})
-    return {"http": protocol, "timeout_keep_alive": config.keep_alive_timeout,
-            "limit_concurrency": config.max_connections}
+    protocol = type(
+        "CiteqaH11Protocol", (DeadlineH11Protocol,), {"header_timeout": config.header_timeout, "body_timeout": config.body_timeout}
+    )
+    return {"http": protocol, "timeout_keep_alive": config.keep_alive_timeout, "limit_concurrency": config.max_connections}

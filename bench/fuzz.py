@@ -37,11 +37,14 @@ BEGIN, END = "<!-- make fuzz: begin -->", "<!-- make fuzz: end -->"
 
 
 def note(i: int) -> bytes:
-    return (f"Fuzz note {i}\n\nThe harbour office at Santo Tomas de Castilla logged {i * 7 + 3} banana crates on "
-            f"pier {i % 9}. Inspector {i} signed the ledger at {i % 24:02d}:15.\n").encode()
+    return (
+        f"Fuzz note {i}\n\nThe harbour office at Santo Tomas de Castilla logged {i * 7 + 3} banana crates on "
+        f"pier {i % 9}. Inspector {i} signed the ledger at {i % 24:02d}:15.\n"
+    ).encode()
 
 
 # ---- 1. schemathesis ---------------------------------------------------------------------------------------------
+
 
 def schemathesis_run(url: str, target: int) -> dict[str, Any]:
     import schemathesis
@@ -92,8 +95,9 @@ def schemathesis_run(url: str, target: int) -> dict[str, Any]:
 
                 @seed(20261125 + round_)
                 @given(case=operation.as_strategy(generation_mode=mode))
-                @settings(max_examples=max(20, min(150, target // 10)), deadline=None, database=None,
-                          suppress_health_check=list(HealthCheck))
+                @settings(
+                    max_examples=max(20, min(150, target // 10)), deadline=None, database=None, suppress_health_check=list(HealthCheck)
+                )
                 def run(case: Any) -> None:
                     call(case)
 
@@ -102,12 +106,18 @@ def schemathesis_run(url: str, target: int) -> dict[str, Any]:
     with __import__("httpx").Client(timeout=60, headers=AUTH) as c:  # leave the corpus as it was
         for doc_id in uploaded:
             c.delete(f"{url}/v1/documents/{doc_id}")
-    return {**counts, "operations": len(operations), "server_errors": len(server_errors),
-            "server_error_examples": server_errors[:5], "statuses": dict(sorted(statuses.items())),
-            "wall_s": time.perf_counter() - t0}
+    return {
+        **counts,
+        "operations": len(operations),
+        "server_errors": len(server_errors),
+        "server_error_examples": server_errors[:5],
+        "statuses": dict(sorted(statuses.items())),
+        "wall_s": time.perf_counter() - t0,
+    }
 
 
 # ---- 2. malformed uploads ----------------------------------------------------------------------------------------
+
 
 def _pdf(text: str) -> bytes:
     from tests.test_edges import pdf
@@ -126,8 +136,10 @@ def malformed(n: int, rng: random.Random) -> list[tuple[str, str, bytes]]:
         ("random bytes .html", lambda i: (f"r{i}.html", rng.randbytes(rng.randint(1, 50_000)))),
         ("truncated PDF", lambda i: (f"t{i}.pdf", good_pdf[: rng.randint(0, len(good_pdf) - 1)])),
         ("PDF with a user password", lambda i: (f"e{i}.pdf", encrypted(good_pdf, f"pw{i}"))),
-        ("AES PDF, owner password only", lambda i: (f"o{i}.pdf", encrypted(_pdf(f"Owner-locked note {i} about "
-                                                                                 f"the port of Champerico."), ""))),
+        (
+            "AES PDF, owner password only",
+            lambda i: (f"o{i}.pdf", encrypted(_pdf(f"Owner-locked note {i} about the port of Champerico."), "")),
+        ),
         ("latin-1 text", lambda i: (f"l{i}.txt", f"Caf\u00e9 {i} con leche en Quetzaltenango.".encode("latin-1"))),
         ("UTF-16 without BOM", lambda i: (f"u{i}.md", f"Nota {i} sobre Cob\u00e1n.".encode("utf-16-le"))),
         ("invalid UTF-8", lambda i: (f"b{i}.txt", b"ok \xc3\x28 \xa0\xa1 " * (i + 1))),
@@ -137,10 +149,22 @@ def malformed(n: int, rng: random.Random) -> list[tuple[str, str, bytes]]:
         ("odd name: control characters", lambda i: (f"a\tb\x01c{i}.txt", note(30_000 + i))),
         ("odd name: no stem", lambda i: (".txt", note(40_000 + i))),
         ("odd name: no suffix", lambda i: (f"README{i}", note(50_000 + i))),
-        ("huge HTML (15 MB of markup)", lambda i: (f"h{i}.html", b"<html><body><p>Quetzal feathers " + str(i).encode()
-                                                   + b".</p>" + b'<span data-pad="' + b"q" * 1000 + b'"></span>' * 15_000)),
-        ("deeply nested HTML (200,000 levels)",
-         lambda i: (f"d{i}.html", b"<div>" * 200_000 + f"deep text {i}".encode() + b"</div>" * 200_000)),
+        (
+            "huge HTML (15 MB of markup)",
+            lambda i: (
+                f"h{i}.html",
+                b"<html><body><p>Quetzal feathers "
+                + str(i).encode()
+                + b".</p>"
+                + b'<span data-pad="'
+                + b"q" * 1000
+                + b'"></span>' * 15_000,
+            ),
+        ),
+        (
+            "deeply nested HTML (200,000 levels)",
+            lambda i: (f"d{i}.html", b"<div>" * 200_000 + f"deep text {i}".encode() + b"</div>" * 200_000),
+        ),
         ("unclosed HTML tags", lambda i: (f"x{i}.htm", b"<html><head><title>" + b"<b><i><script>" * 5000)),
         ("empty file", lambda i: (f"z{i}.txt", b"")),
     ]
@@ -195,13 +219,22 @@ def malformed_run(url: str, n: int) -> dict[str, Any]:
             c.delete(f"{url}/v1/documents/{doc_id}")
         health = c.get(f"{url}/health").status_code
     failed = sum(n for v in statuses.values() for code, n in v.items() if code >= 500 or code == 0)
-    return {"uploads": len(cases) + len(dups), "server_errors": failed, "errors": errors[:5],
-            "statuses": statuses, "created": len(created), "index_intact": intact,
-            "documents_after_cleanup": len(document_texts(url)), "documents_before": len(before),
-            "health_after": health, "wall_s": time.perf_counter() - t0}
+    return {
+        "uploads": len(cases) + len(dups),
+        "server_errors": failed,
+        "errors": errors[:5],
+        "statuses": statuses,
+        "created": len(created),
+        "index_intact": intact,
+        "documents_after_cleanup": len(document_texts(url)),
+        "documents_before": len(before),
+        "health_after": health,
+        "wall_s": time.perf_counter() - t0,
+    }
 
 
 # ---- 3. asks with writes -----------------------------------------------------------------------------------------
+
 
 def asks_with_writes(url: str, asks: int, writes: int) -> dict[str, Any]:
     import httpx
@@ -238,6 +271,7 @@ def asks_with_writes(url: str, asks: int, writes: int) -> dict[str, Any]:
 
 # ---- 4. slow connections -----------------------------------------------------------------------------------------
 
+
 def slow_run(port: int, n: int) -> dict[str, Any]:
     import httpx
 
@@ -272,45 +306,65 @@ def slow_run(port: int, n: int) -> dict[str, Any]:
             closed_after.append(time.monotonic() - started)
         finally:
             s.close()
-    return {"connections": n, "open_s": opened, "health_codes": sorted(set(health_codes)),
-            "health_ms": percentiles(health_ms, (50, 95)), "health_max_ms": max(health_ms),
-            "closed": len(closed_after), "still_open": still_open,
-            "closed_after_s": {"min": min(closed_after, default=float("nan")),
-                               "max": max(closed_after, default=float("nan"))},
-            "header_timeout_s": HEADER_TIMEOUT}
+    return {
+        "connections": n,
+        "open_s": opened,
+        "health_codes": sorted(set(health_codes)),
+        "health_ms": percentiles(health_ms, (50, 95)),
+        "health_max_ms": max(health_ms),
+        "closed": len(closed_after),
+        "still_open": still_open,
+        "closed_after_s": {"min": min(closed_after, default=float("nan")), "max": max(closed_after, default=float("nan"))},
+        "header_timeout_s": HEADER_TIMEOUT,
+    }
 
 
 # ---- report ------------------------------------------------------------------------------------------------------
 
+
 def render(r: dict[str, Any], command: str) -> str:
     s, m, a, w = r["schemathesis"], r["malformed"], r["asks"], r["slow"]
     ok = lambda cond: "yes" if cond else "no"  # noqa: E731
-    lines = [BEGIN, "## Hostile clients (`make fuzz`)", "",
-             f"Generated by `{command}` on {r['date']}, commit {r['commit']}, in {r['wall_s'] / 60:.1f} minutes, "
-             "against a real `qa serve` on 127.0.0.1 (default corpus, API key set, default timeouts: "
-             f"CITEQA_HEADER_TIMEOUT {HEADER_TIMEOUT:g} s, CITEQA_KEEPALIVE_TIMEOUT 75 s, CITEQA_MAX_CONNECTIONS 512).",
-             "", "| check | measured | met |", "|---|---|---|",
-             f"| schemathesis ≥ 5,000 cases, authenticated writes that succeed, 0 server errors | {s['cases']:,} cases "
-             f"on {s['operations']} operations; {s['uploads_201']} uploads 201, {s['deletes_200']} deletes 200; "
-             f"{s['server_errors']} server errors | {ok(s['cases'] >= 5000 and s['server_errors'] == 0)} |",
-             f"| 200 malformed uploads: 0 server errors, index intact | {m['uploads']} uploads, {m['server_errors']} "
-             f"server errors; default documents unchanged: {m['index_intact']}; {m['documents_after_cleanup']} "
-             f"documents after cleanup (before: {m['documents_before']}) | "
-             f"{ok(m['server_errors'] == 0 and m['index_intact'] and m['documents_after_cleanup'] == m['documents_before'])} |",
-             f"| {a['requests']:,} asks at concurrency 32 with {a['uploads']} uploads and {a['deletes']} deletes: 0 "
-             f"errors, every citation resolves | {a['errors']} errors, {a['bad_citations']} unresolved citations "
-             f"({a['unverifiable']} cited a document deleted before it could be checked), write errors "
-             f"{len(a['write_errors'])}; p50 {a['latency_ms']['p50']:.0f} ms, p99 {a['latency_ms']['p99']:.0f} ms | "
-             f"{ok(a['errors'] == 0 and a['bad_citations'] == 0 and not a['write_errors'])} |",
-             f"| {w['connections']} slow connections: /health answers, the slow ones closed within the header timeout "
-             f"| /health {w['health_codes']} p50 {w['health_ms']['p50']:.0f} ms, max {w['health_max_ms']:.0f} ms; "
-             f"{w['closed']} closed after {w['closed_after_s']['min']:.1f}–{w['closed_after_s']['max']:.1f} s, "
-             f"{w['still_open']} still open | "
-             f"{ok(w['health_codes'] == [200] and w['still_open'] == 0 and w['closed_after_s']['max'] <= HEADER_TIMEOUT + 2)} |",
-             "", "Malformed uploads, status counts by kind:", "", "| kind | statuses |", "|---|---|"]
+    lines = [
+        BEGIN,
+        "## Hostile clients (`make fuzz`)",
+        "",
+        f"Generated by `{command}` on {r['date']}, commit {r['commit']}, in {r['wall_s'] / 60:.1f} minutes, "
+        "against a real `qa serve` on 127.0.0.1 (default corpus, API key set, default timeouts: "
+        f"CITEQA_HEADER_TIMEOUT {HEADER_TIMEOUT:g} s, CITEQA_KEEPALIVE_TIMEOUT 75 s, CITEQA_MAX_CONNECTIONS 512).",
+        "",
+        "| check | measured | met |",
+        "|---|---|---|",
+        f"| schemathesis ≥ 5,000 cases, authenticated writes that succeed, 0 server errors | {s['cases']:,} cases "
+        f"on {s['operations']} operations; {s['uploads_201']} uploads 201, {s['deletes_200']} deletes 200; "
+        f"{s['server_errors']} server errors | {ok(s['cases'] >= 5000 and s['server_errors'] == 0)} |",
+        f"| 200 malformed uploads: 0 server errors, index intact | {m['uploads']} uploads, {m['server_errors']} "
+        f"server errors; default documents unchanged: {m['index_intact']}; {m['documents_after_cleanup']} "
+        f"documents after cleanup (before: {m['documents_before']}) | "
+        f"{ok(m['server_errors'] == 0 and m['index_intact'] and m['documents_after_cleanup'] == m['documents_before'])} |",
+        f"| {a['requests']:,} asks at concurrency 32 with {a['uploads']} uploads and {a['deletes']} deletes: 0 "
+        f"errors, every citation resolves | {a['errors']} errors, {a['bad_citations']} unresolved citations "
+        f"({a['unverifiable']} cited a document deleted before it could be checked), write errors "
+        f"{len(a['write_errors'])}; p50 {a['latency_ms']['p50']:.0f} ms, p99 {a['latency_ms']['p99']:.0f} ms | "
+        f"{ok(a['errors'] == 0 and a['bad_citations'] == 0 and not a['write_errors'])} |",
+        f"| {w['connections']} slow connections: /health answers, the slow ones closed within the header timeout "
+        f"| /health {w['health_codes']} p50 {w['health_ms']['p50']:.0f} ms, max {w['health_max_ms']:.0f} ms; "
+        f"{w['closed']} closed after {w['closed_after_s']['min']:.1f}–{w['closed_after_s']['max']:.1f} s, "
+        f"{w['still_open']} still open | "
+        f"{ok(w['health_codes'] == [200] and w['still_open'] == 0 and w['closed_after_s']['max'] <= HEADER_TIMEOUT + 2)} |",
+        "",
+        "Malformed uploads, status counts by kind:",
+        "",
+        "| kind | statuses |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {', '.join(f'{c}: {n}' for c, n in sorted(v.items()))} |" for k, v in m["statuses"].items()]
-    lines += ["", f"schemathesis status counts ({s['wall_s']:.0f} s): "
-              + "; ".join(f"`{k}` {v}" for k, v in s["statuses"].items()), "", END]
+    lines += [
+        "",
+        f"schemathesis status counts ({s['wall_s']:.0f} s): " + "; ".join(f"`{k}` {v}" for k, v in s["statuses"].items()),
+        "",
+        END,
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -332,17 +386,18 @@ def main() -> int:
     sizes = (300, 40, 1000, 4, 20) if args.quick else (5000, 200, 10_000, 20, 300)
     t0 = time.perf_counter()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    results: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                               "commit": commit.stdout.strip() or "?"}
+    results: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit.stdout.strip() or "?"}
     with tempfile.TemporaryDirectory(prefix="citeqa-fuzz-") as tmp:
         server = Server(Path(tmp))
         server.index()
         server.start()
         try:
-            for name, run in (("slow", lambda: slow_run(server.port, sizes[4])),
-                              ("malformed", lambda: malformed_run(server.url, sizes[1])),
-                              ("asks", lambda: asks_with_writes(server.url, sizes[2], sizes[3])),
-                              ("schemathesis", lambda: schemathesis_run(server.url, sizes[0]))):
+            for name, run in (
+                ("slow", lambda: slow_run(server.port, sizes[4])),
+                ("malformed", lambda: malformed_run(server.url, sizes[1])),
+                ("asks", lambda: asks_with_writes(server.url, sizes[2], sizes[3])),
+                ("schemathesis", lambda: schemathesis_run(server.url, sizes[0])),
+            ):
                 t = time.perf_counter()
                 results[name] = run()
                 print(f"{name}: {time.perf_counter() - t:.0f} s {results[name]}"[:1500], file=sys.stderr, flush=True)

@@ -57,8 +57,9 @@ def test_an_index_path_that_is_a_file_is_one_line(tmp_path: Path, small_index: P
         assert_one_line_error(qa(*command, "--index", str(afile), env=env_for(small_index)), str(afile), "folder")
 
 
-@pytest.mark.parametrize("files", [{}, {"notes.xyz": b"words", "tool.exe": b"MZ\x90", "picture.bmp": b"BM"}],
-                         ids=["empty", "unsupported-only"])
+@pytest.mark.parametrize(
+    "files", [{}, {"notes.xyz": b"words", "tool.exe": b"MZ\x90", "picture.bmp": b"BM"}], ids=["empty", "unsupported-only"]
+)
 def test_a_corpus_without_documents_is_an_error_with_a_hint(tmp_path: Path, files: dict[str, bytes]) -> None:
     (tmp_path / "corpus").mkdir()
     for name, data in files.items():
@@ -75,8 +76,14 @@ def test_a_corpus_without_documents_is_an_error_with_a_hint(tmp_path: Path, file
 
 def _start(root: Path, port: int, **extra: str) -> tuple[subprocess.Popen[str], list[str]]:
     """`qa serve --create-key` as `make run` starts it; -> (process, its stdout lines up to the address)."""
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--create-key"], cwd=ROOT,
-                            env=env_for(root, **extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--create-key"],
+        cwd=ROOT,
+        env=env_for(root, **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     lines = [proc.stdout.readline().rstrip("\n") for _ in range(2)]
     deadline = time.monotonic() + 120
@@ -120,8 +127,11 @@ def test_make_run_prints_the_address_and_a_kept_key_once(small_index: Path) -> N
         key = lines[1].rsplit(" ", 1)[1]
         assert (small_index / ".citeqa" / "api-key").read_text().strip() == key
         assert (small_index / ".citeqa" / "api-key").stat().st_mode & 0o077 == 0
-        up = httpx.post(f"http://127.0.0.1:{port}/v1/documents", headers={"Authorization": f"Bearer {key}"},
-                        files={"file": ("lakes.txt", b"Lake Atitlan is a caldera lake in the highlands.")})
+        up = httpx.post(
+            f"http://127.0.0.1:{port}/v1/documents",
+            headers={"Authorization": f"Bearer {key}"},
+            files={"file": ("lakes.txt", b"Lake Atitlan is a caldera lake in the highlands.")},
+        )
         assert up.status_code == 201, up.text
         # CITEQA_HEADER_TIMEOUT reaches the server: a silent connection is dropped after about a second
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:

@@ -40,14 +40,19 @@ def browse(site: str) -> Iterator[tuple[object, list[str], list[str]]]:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         outside: list[str] = []
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(site)
-                      or route.request.url.startswith("data:") else (outside.append(route.request.url), route.abort()))
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(site) or route.request.url.startswith("data:")
+                else (outside.append(route.request.url), route.abort())
+            ),
+        )
         context.add_init_script(WATCH)
         page = context.new_page()
         page.set_default_timeout(30_000)
         problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text
-                or "CSP violation" in m.text else None)
+        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text or "CSP violation" in m.text else None)
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         try:
             yield page, problems, outside

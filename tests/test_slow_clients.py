@@ -97,8 +97,13 @@ def test_a_stalled_body_is_cut_off_and_the_index_is_intact(tmp_path: Path) -> No
     config = ApiConfig(api_key=KEY, header_timeout=1.0, body_timeout=1.0)
     with serving(tmp_path, config) as port:
         body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.txt"\r\n\r\nhalf a file'
-        s = connect(port, b"POST /v1/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY.encode()
-                    + b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 5000\r\n\r\n" + body)
+        s = connect(
+            port,
+            b"POST /v1/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + KEY.encode()
+            + b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 5000\r\n\r\n"
+            + body,
+        )
         seconds, _ = closed_after(s, 6.0)
         assert seconds < 1.0 + 2.0
         docs = httpx.get(f"http://127.0.0.1:{port}/v1/documents", timeout=5).json()
@@ -128,7 +133,9 @@ def test_past_the_connection_cap_requests_answer_503(tmp_path: Path) -> None:
 
 def test_an_unauthenticated_upload_is_answered_401_before_its_body_is_sent(tmp_path: Path) -> None:
     with serving(tmp_path, ApiConfig(api_key=KEY)) as port:
-        s = connect(port, b"POST /v1/documents HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-                    b"Content-Length: 19000000\r\n\r\n")  # 19 MB announced, not a byte of it sent
+        s = connect(
+            port,
+            b"POST /v1/documents HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 19000000\r\n\r\n",
+        )  # 19 MB announced, not a byte of it sent
         seconds, got = closed_after(s, 5.0)
         assert got.startswith(b"HTTP/1.1 401 ") and seconds < 2.0
