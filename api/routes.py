@@ -18,6 +18,19 @@ from qa.examples import heading_question, headings, title_case
 v1 = APIRouter(prefix="/v1")
 ops = APIRouter()
 
+MAX_STEM = 120  # UTF-8 bytes of an uploaded file's name kept for its doc id and file (file systems allow 255)
+
+
+def short_name(filename: str) -> str:
+    """'<251 y>.txt' -> '<120 y>.txt': a long name still uploads, its doc id cut to a readable length."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix) > 16:
+        stem, suffix = name, ""
+    cut = stem.encode("utf-8")[:MAX_STEM].decode("utf-8", "ignore")
+    return f"{cut}.{suffix}" if suffix else cut
+
+
 DocId = Annotated[str, Path(max_length=300, description="A document id, e.g. `rubio-arevalo-meeting-feb-2025`.")]
 
 
@@ -108,7 +121,7 @@ def upload_document(
     data = file.file.read(config.max_upload_bytes + 1)
     if len(data) > config.max_upload_bytes:
         raise HTTPException(413, upload_too_large(config.max_upload_bytes))
-    doc, created = engine.add(data, file.filename or "", (title or "").strip() or None)
+    doc, created = engine.add(data, short_name(file.filename or ""), (title or "").strip() or None)
     response.headers["Location"] = str(request.url_for("get_document", doc_id=doc.doc_id).path)
     return {"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "characters": len(doc.text),
             "created": created}
