@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.limits import ROUTE_HINT
 from api.logs import ACCESS, APP
-from api.metrics import Metrics
+from api.prometheus import Metrics
 
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 access_log = logging.getLogger(ACCESS)

@@ -18,13 +18,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_QUESTION_CHARS = 2000  # the same limit as qa.answer.MAX_QUESTION_CHARS
-MAX_TOP_K = 50
+from qa.answer import MAX_QUESTION_CHARS, MAX_TOP_K  # one definition: the core enforces them too
 
 Question = Annotated[
     str,
     Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S",
-          description="The question; not empty or only whitespace, at most 2,000 characters."),
+          description=f"The question; not empty or only whitespace, at most {MAX_QUESTION_CHARS:,} characters."),
 ]
 
 
@@ -42,7 +41,7 @@ class AskRequest(BaseModel):
     )
 
     question: Question
-    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many passages to return (1-50).")] = 5
+    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K, description=f"How many passages to return (1-{MAX_TOP_K}).")] = 5
     doc_ids: Annotated[
         list[Annotated[str, Field(max_length=300)]] | None,
         Field(max_length=500, description="Only search these documents; null or [] searches all. "

@@ -28,7 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, percentiles
+from bench.stats import percentiles
+from bench.system import ROOT
 from bench.serving import KEY, Server, document_texts, load
 
 AUTH = {"Authorization": f"Bearer {KEY}"}

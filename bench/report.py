@@ -7,7 +7,8 @@ import math
 from typing import Any
 
 
-def f(x: Any, nd: int = 1) -> str:
+def cell(x: Any, nd: int = 1) -> str:
+    """One table cell: 1234 -> "1,234", 0.51234 -> "0.5" (nd decimals), None or NaN -> "–"."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     if isinstance(x, float):
@@ -17,7 +18,7 @@ def f(x: Any, nd: int = 1) -> str:
 
 def table(head: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    out += ["| " + " | ".join(c if isinstance(c, str) else f(c) for c in r) + " |" for r in rows]
+    out += ["| " + " | ".join(c if isinstance(c, str) else cell(c) for c in r) + " |" for r in rows]
     return out + [""]
 
 

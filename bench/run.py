@@ -22,8 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import DEFAULT_SCIFACT, ROOT, machine, run_worker
 from bench.report import render
+from bench.scifact import DEFAULT_SCIFACT
+from bench.system import ROOT, machine
+from bench.workers import run_worker
 
 FUZZ = r"<!-- make fuzz: begin -->.*<!-- make fuzz: end -->\n?"
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import percentiles, proc_status_mb
+from bench.stats import percentiles
+from bench.system import proc_status_mb
 
 NOISE = 0.0128
 

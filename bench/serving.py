@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, free_port, percentiles, proc_status_mb
+from bench.stats import percentiles
+from bench.system import ROOT, proc_status_mb
+from bench.workers import free_port
 
 KEY = "bench-key"
 STAGES = ("embed", "search", "fuse", "rerank", "answer", "total")

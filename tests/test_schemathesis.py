@@ -29,7 +29,7 @@ KEY = "schemathesis-key"
 EXAMPLES_PER_OPERATION = 40  # 8 operations positive + 6 with inputs negative -> about 420 cases, under a minute
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
-CASES: list[tuple[str, str, str, int]] = []  # (method, path, mode, status) of every case run, for the count below
+Case = tuple[str, str, str, int]  # (method, path, mode, status) of one case run
 
 
 @pytest.fixture(scope="module")
@@ -45,39 +45,60 @@ def api_schema(default_engine: Engine, tmp_path_factory: pytest.TempPathFactory)
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
 
 
-def _run(operation, mode: GenerationMode) -> None:
+def _run(operation, mode: GenerationMode, cases: list[Case]) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     def check(case) -> None:
         response = case.call(headers={"Authorization": f"Bearer {KEY}"})
-        CASES.append((case.method, case.path, mode.value, response.status_code))
+        cases.append((case.method, case.path, mode.value, response.status_code))
         case.validate_response(response, checks=CHECKS)
 
     check()
 
 
+class Campaign:
+    """Each generation mode's cases, run once per module whichever test asks first (so every test of this file
+    also passes alone, e.g. under `-k test_cases_were_run`)."""
+
+    def __init__(self, schema) -> None:
+        self.schema = schema
+        self.done: dict[GenerationMode, list[Case]] = {}
+
+    def run(self, mode: GenerationMode) -> list[Case]:
+        if mode not in self.done:
+            operations = [result.ok() for result in self.schema.get_all_operations()]
+            assert len(operations) == 8, [o.label for o in operations]
+            cases: list[Case] = []
+            for operation in operations:
+                has_input = bool(list(operation.body) or list(operation.path_parameters) or list(operation.query))
+                if mode is GenerationMode.NEGATIVE and not has_input:
+                    continue  # nothing to make invalid (GET /v1/documents, GET /v1/examples, GET /health)
+                _run(operation, mode, cases)
+            self.done[mode] = cases  # only a run that passed every check is kept
+        return self.done[mode]
+
+
+@pytest.fixture(scope="module")
+def campaign(api_schema) -> Campaign:
+    return Campaign(api_schema)
+
+
 # schemathesis's pytest plugin (`from_fixture` + `parametrize`) fails on pytest 9 (`Function._nodeid`), so the
 # operations are driven through hypothesis directly: one test per generation mode.
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
-def test_api_conforms_to_its_schema(api_schema, mode: GenerationMode) -> None:
-    operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 8, [o.label for o in operations]
-    for operation in operations:
-        has_input = bool(list(operation.body) or list(operation.path_parameters) or list(operation.query))
-        if mode is GenerationMode.NEGATIVE and not has_input:
-            continue  # nothing to make invalid (GET /v1/documents, GET /v1/examples, GET /health)
-        _run(operation, mode)
+def test_api_conforms_to_its_schema(campaign: Campaign, mode: GenerationMode) -> None:
+    cases = campaign.run(mode)
+    assert cases and all(m == mode.value for _, _, m, _ in cases)
 
 
-def test_cases_were_run(capsys: pytest.CaptureFixture[str]) -> None:
-    """Runs after the generated tests (file order): they really ran, on every operation, and how many."""
-    operations = {(m, p) for m, p, _, _ in CASES}
+def test_cases_were_run(campaign: Campaign, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both modes' cases (run here if no other test of the file ran them): on every operation, and how many."""
+    cases = campaign.run(GenerationMode.POSITIVE) + campaign.run(GenerationMode.NEGATIVE)
+    operations = {(m, p) for m, p, _, _ in cases}
     with capsys.disabled():
-        print(f"\nschemathesis: {len(CASES)} cases on {len(operations)} operations; statuses "
-              f"{sorted({s for *_, s in CASES})}")
+        print(f"\nschemathesis: {len(cases)} cases on {len(operations)} operations; statuses "
+              f"{sorted({s for *_, s in cases})}")
     assert len(operations) >= 8, operations
-    assert len(CASES) >= 100
-    assert all(s < 500 for *_, s in CASES)
-
-
+    assert len(cases) >= 100
+    assert all(s < 500 for *_, s in cases)
