@@ -30,19 +30,19 @@ test-fast: install  ## no model, no server, no browser: the plumbing in seconds
 	$(VENV)/bin/python -m pytest -q -m "not slow and not browser and not milvus"
 
 check: install  ## what CI and pre-commit check: lint, format, strict types
-	$(VENV)/bin/ruff check index qa api tests bench
-	$(VENV)/bin/ruff format --check index qa api tests bench
-	$(VENV)/bin/mypy --strict index qa api
+	$(VENV)/bin/ruff check index qa api cli tests bench
+	$(VENV)/bin/ruff format --check index qa api cli tests bench
+	$(VENV)/bin/mypy --strict index qa api cli
 
 fmt: install
-	$(VENV)/bin/ruff format index qa api tests bench
-	$(VENV)/bin/ruff check --fix index qa api tests bench
+	$(VENV)/bin/ruff format index qa api cli tests bench
+	$(VENV)/bin/ruff check --fix index qa api cli tests bench
 
 lint: install
-	$(VENV)/bin/ruff check index qa api tests bench
+	$(VENV)/bin/ruff check index qa api cli tests bench
 
 typecheck: install
-	$(VENV)/bin/mypy index qa api
+	$(VENV)/bin/mypy --strict index qa api cli
 
 eval: install  ## regenerates docs/QUALITY.md
 	$(VENV)/bin/python -m bench.quality

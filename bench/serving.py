@@ -45,7 +45,7 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def index(self) -> None:
-        subprocess.run([sys.executable, "-m", "qa.cli", "index", "--quiet", "--corpus", str(self.corpus), "--index",
+        subprocess.run([sys.executable, "-m", "cli", "index", "--quiet", "--corpus", str(self.corpus), "--index",
                         str(self.work / ".citeqa")], cwd=ROOT, env=self.env, check=True, capture_output=True)
 
     def start(self) -> dict[str, float]:
@@ -54,7 +54,7 @@ class Server:
 
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--corpus",
+            [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--corpus",
              str(self.corpus), "--index", str(self.work / ".citeqa"), "--log-level", "warning"],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.work / "server.log", "wb"))
         health = None
@@ -239,9 +239,9 @@ def cold_ask(work: Path, embedder: str | None = None) -> float:
     corpus, index = work / "corpus", work / ".citeqa"
     if not corpus.exists():
         shutil.copytree(ROOT / "corpus", corpus)
-    subprocess.run([sys.executable, "-m", "qa.cli", "index", "--quiet", "--corpus", str(corpus), "--index", str(index)],
+    subprocess.run([sys.executable, "-m", "cli", "index", "--quiet", "--corpus", str(corpus), "--index", str(index)],
                    cwd=ROOT, env=env, check=True, capture_output=True)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "qa.cli", "ask", "--corpus", str(corpus), "--index", str(index),
+    subprocess.run([sys.executable, "-m", "cli", "ask", "--corpus", str(corpus), "--index", str(index),
                     "What is the Safe Third Country Agreement?"], cwd=ROOT, env=env, check=True, capture_output=True)
     return time.perf_counter() - t0

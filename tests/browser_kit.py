@@ -80,7 +80,7 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     cmd = [
         sys.executable,
         "-m",
-        "qa.cli",
+        "cli",
         "serve",
         "--corpus",
         str(work / "corpus"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from qa.beir import cached_index, evaluate, load_dataset, run_queries
-from qa.cli import main
+from cli.main import main
 from qa.retrieve import RetrievalConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ SLICE = ROOT / "tests" / "data" / "scifact-slice"
 def cli_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     cache = tmp_path_factory.mktemp("beir-cache")
     proc = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "eval", "--beir", str(SLICE), "--cache", str(cache), "--json"],
+        [sys.executable, "-m", "cli", "eval", "--beir", str(SLICE), "--cache", str(cache), "--json"],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, proc.stderr

@@ -77,7 +77,7 @@ def test_a_corpus_without_documents_is_an_error_with_a_hint(tmp_path: Path, file
 def _start(root: Path, port: int, **extra: str) -> tuple[subprocess.Popen[str], list[str]]:
     """`qa serve --create-key` as `make run` starts it; -> (process, its stdout lines up to the address)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--create-key"],
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--create-key"],
         cwd=ROOT,
         env=env_for(root, **extra),
         stdout=subprocess.PIPE,

@@ -96,7 +96,7 @@ def test_qa_index_ends_with_a_summary_of_skipped_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import index.embed
-    from qa.cli import main
+    from cli.main import main
 
     corpus = tmp_path / "c"
     corpus.mkdir()

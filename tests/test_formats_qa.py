@@ -133,7 +133,7 @@ def test_every_file_indexed(engine: Engine) -> None:
 
 
 def test_cli_prints_the_page(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
-    from qa.cli import _print_answer
+    from cli.main import _print_answer
 
     _print_answer(engine.ask("What happened to melon exports under the Zacapa irrigation programme?").to_dict())
     out = capsys.readouterr().out

@@ -202,13 +202,13 @@ def test_lexical_fallback_without_full_text_search(lite: Settings, fake_embedder
 
 def test_missing_store_and_locked_file_are_one_line_errors(tmp_path: Path, lite: Settings, fake_embedder) -> None:
     env = {**os.environ, "CITEQA_STORE": f"milvus://{tmp_path / 'empty.db'}"}
-    proc = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "anything?"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "cli", "ask", "anything?"], capture_output=True, text=True,
                           timeout=120, cwd=ROOT, env=env)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("qa: error: no citeqa collections") and "qa index --store" in proc.stderr
     sync(lite, fake_embedder)  # this process now holds the milvus-lite lock on store.db
     env["CITEQA_STORE"] = lite.store
-    proc = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "anything?"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "cli", "ask", "anything?"], capture_output=True, text=True,
                           timeout=120, cwd=ROOT, env=env)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "milvus-lite server" in proc.stderr.splitlines()[-1]
@@ -277,7 +277,7 @@ def test_two_replicas_share_one_milvus(milvus_server: str, default_corpus_sessio
            "CITEQA_CORPUS": str(tmp_path / "no-corpus"), "CITEQA_INDEX": str(tmp_path / "no-index")}
     ports = [_free_port(), _free_port()]
     logs = [tmp_path / f"replica-{p}.log" for p in ports]
-    procs = [subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(p), "--log-level", "warning"],
+    procs = [subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(p), "--log-level", "warning"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
              for p, log in zip(ports, logs)]
     try:

@@ -28,7 +28,7 @@ TOPICS = "coffee harvest rainfall exports border customs tariffs schools clinics
 
 
 def qa(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -63,7 +63,7 @@ def test_kill_during_rebuild_keeps_previous_index(default_corpus: Path, env: dic
     # stderr on a pseudo-terminal, so `qa index` draws its progress bar: the kill lands while it embeds
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a width, or tqdm draws nothing
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "--force"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "index", "--force"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     seen = ""

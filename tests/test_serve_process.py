@@ -43,7 +43,7 @@ def free_port() -> int:
 def qa_serve(root: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
     env["CITEQA_API_KEY"] = KEY
-    cmd = [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+    cmd = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--corpus", str(root / "corpus"), "--index", str(root / ".citeqa")]
     with open(log, "ab") as err:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -133,7 +133,7 @@ def test_qa_serve_builds_answers_uploads_restarts_and_deletes(tmp_path: Path,
         assert health["documents"] == 6
         assert restart_answer["answer"]["doc_id"] == "quetzal-observatory"
 
-        busy = subprocess.run([sys.executable, "-m", "qa.cli", "serve", "--port", str(port),
+        busy = subprocess.run([sys.executable, "-m", "cli", "serve", "--port", str(port),
                                "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / ".citeqa")],
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert busy.returncode == 1

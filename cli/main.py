@@ -200,7 +200,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.beir:
-        from qa.beir_cli import run_beir_command
+        from cli.beir import run_beir_command
 
         return run_beir_command(args)
     from index.errors import CiteqaError
