@@ -1,4 +1,5 @@
-"""What the HTTP edge reads from the environment, once, in `create_app()` (and `qa serve` for the server ones).
+"""What the HTTP edge takes from the settings (index/settings.py reads the environment), once, in `create_app()`
+(and `qa serve` for the server ones):
 
 CITEQA_API_KEY             bearer key for the write routes (POST/DELETE /v1/documents); unset = writes answer 403
 CITEQA_CORS_ORIGINS        comma-separated origins allowed by CORS, e.g. "http://localhost:3000,https://x.org";
@@ -13,10 +14,10 @@ CITEQA_MAX_CONNECTIONS     open connections (and requests in flight) beyond whic
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from typing import Any
 
-from index.errors import CiteqaError
+from index.settings import Settings
 
 MB = 1024 * 1024
 
@@ -34,28 +35,17 @@ class ApiConfig:
     max_connections: int = 512
 
     @classmethod
-    def from_env(cls) -> ApiConfig:
-        key = os.environ.get("CITEQA_API_KEY") or None
-        origins = tuple(o.strip() for o in os.environ.get("CITEQA_CORS_ORIGINS", "").split(",") if o.strip())
+    def from_env(cls, settings: Settings | None = None) -> ApiConfig:
+        s = settings or Settings.from_env()
+
+        def pick(value: Any, default: Any) -> Any:
+            return default if value is None else value
+
         return cls(
-            api_key=key,
-            cors_origins=origins,
-            header_timeout=_number("CITEQA_HEADER_TIMEOUT", cls.header_timeout),
-            body_timeout=_number("CITEQA_BODY_TIMEOUT", cls.body_timeout),
-            keep_alive_timeout=_number("CITEQA_KEEPALIVE_TIMEOUT", cls.keep_alive_timeout),
-            max_connections=int(_number("CITEQA_MAX_CONNECTIONS", cls.max_connections, whole=True)),
+            api_key=s.api_key,
+            cors_origins=s.cors_origins,
+            header_timeout=pick(s.header_timeout, cls.header_timeout),
+            body_timeout=pick(s.body_timeout, cls.body_timeout),
+            keep_alive_timeout=pick(s.keepalive_timeout, cls.keep_alive_timeout),
+            max_connections=pick(s.max_connections, cls.max_connections),
         )
-
-
-def _number(name: str, default: float, whole: bool = False) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw) if whole else float(raw)
-    except ValueError:
-        value = -1
-    if not 0 < value < 1e6:
-        kind = "a whole number" if whole else "a number of seconds"
-        raise CiteqaError(f"{name}={raw!r} is not valid: use {kind} above 0")
-    return value

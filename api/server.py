@@ -23,6 +23,7 @@ from pathlib import Path
 from api.config import ApiConfig
 from api.logs import APP, logging_config
 from index.errors import CiteqaError
+from index.settings import omp_threads_set
 from qa.engine import Settings
 
 LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -45,7 +46,7 @@ def _one_torch_thread_per_request() -> None:
     Called after the index is opened, so a first-start build still embeds with every core. An explicit
     OMP_NUM_THREADS is left alone."""
     torch = sys.modules.get("torch")
-    if torch is not None and "OMP_NUM_THREADS" not in os.environ:
+    if torch is not None and not omp_threads_set():
         torch.set_num_threads(1)
 
 

@@ -1,6 +1,6 @@
 """Named crash points for the crash-safety tests: `CITEQA_FAULT=put:committed` makes the process kill itself
 (SIGKILL, as a power cut would stop it) when it reaches that point; `CITEQA_FAULT_SLEEP=name:seconds` sleeps
-there instead, so a test can kill it from outside. Unset in normal use: one dict lookup per point."""
+there instead, so a test can kill it from outside. Unset in normal use."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import os
 import signal
 import time
 
+from index.settings import Settings
+
 
 def point(name: str) -> None:
-    if os.environ.get("CITEQA_FAULT") == name:
+    s = Settings.from_env()
+    if s.fault == name:
         os.kill(os.getpid(), signal.SIGKILL)
-    spec = os.environ.get("CITEQA_FAULT_SLEEP", "")
+    spec = s.fault_sleep
     if spec and spec.rsplit(":", 1)[0] == name:
         time.sleep(float(spec.rsplit(":", 1)[1]))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import math
-import os
 import threading
 import weakref
 from abc import ABC, abstractmethod
@@ -83,8 +82,9 @@ def _exact(vectors: np.ndarray, q: np.ndarray, rows: np.ndarray, k: int) -> tupl
 
 def choose_kind(n: int, override: str | None = None) -> str:
     from index.errors import CiteqaError
+    from index.settings import Settings
 
-    kind = (override or os.environ.get("CITEQA_VECTOR_INDEX") or "auto").strip().lower()
+    kind = (override or Settings.from_env().vector_index).strip().lower()
     if kind == "auto":
         return "flat" if n < FLAT_MAX else "hnsw" if n < HNSW_MAX else "ivf"
     if kind not in KINDS:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +25,14 @@ from index.chunk import ChunkParams
 from index.documents import Document
 from index.embed import Embedder
 from index.errors import CiteqaError
+from index.settings import Settings
 from index.store import Store
 from qa.metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
 from qa.retrieve import RetrievalConfig, retrieve
 
-DEFAULT_CACHE = Path(os.environ.get("CITEQA_CACHE") or Path.home() / ".cache" / "citeqa") / "beir"
+def default_cache() -> Path:
+    """<CITEQA_CACHE>/beir, e.g. ~/.cache/citeqa/beir."""
+    return Settings.from_env().cache / "beir"
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def cached_index(
     from index.local_store import LocalStore
 
     params = ChunkParams()
-    root = Path(cache or DEFAULT_CACHE) / f"{ds.folder.name}-{cache_key(ds, embedder, params)}"
+    root = Path(cache or default_cache()) / f"{ds.folder.name}-{cache_key(ds, embedder, params)}"
     done_flag = root / "COMPLETE"
     if done_flag.is_file():
         return LocalStore.open(root, embedder.identity(), chunking_manifest(params)), False
@@ -210,4 +212,4 @@ def split_ids(ids: list[str]) -> tuple[list[str], list[str]]:
 
 
 __all__ = ["Dataset", "load_dataset", "cached_index", "embed_queries", "run_queries", "evaluate", "rank_documents", "split_ids",
-           "RunResult", "DEFAULT_CACHE"]
+           "RunResult", "default_cache"]

@@ -1,0 +1,201 @@
+"""Every environment variable citeqa reads, read here and only here (tests/test_settings.py fails on an
+`os.environ` anywhere else in index, qa, api, cli). The lowest layer, so every layer may import it.
+
+    s = Settings.from_env()                          # os.environ, now
+    s = Settings.from_env({"CITEQA_STORE": "milvus:///srv/store.db"})   # a mapping of your own (tests)
+    s.store.kind                                     # "faiss" | "milvus-lite" | "milvus"
+    s = s.replace(corpus=Path("docs"))               # command-line flags win over the environment
+
+variable                     field                 default
+CITEQA_CORPUS                corpus                corpus
+CITEQA_INDEX                 index                 .citeqa
+CITEQA_EMBEDDER              embedder              None: the default backend (index/embed.py)
+CITEQA_CACHE                 cache                 ~/.cache/citeqa (the ONNX export, BEIR index caches)
+CITEQA_THREADS               threads               None: the CPU count (ONNX embedding workers)
+CITEQA_VECTOR_INDEX          vector_index          auto | flat | hnsw | ivf
+CITEQA_STORE                 store                 faiss | milvus:///path/file.db | milvus://host:19530 | https://...
+CITEQA_MILVUS_TOKEN          milvus_token          None
+CITEQA_MILVUS_PREFIX         milvus_prefix         citeqa (collection names' prefix)
+CITEQA_MILVUS_LEXICAL        milvus_lexical        "" | candidates (BM25 over the dense candidates, not Milvus's)
+CITEQA_MAX_UPLOAD_SENTENCES  max_upload_sentences  20000 (an upload's cost cap: about 2 minutes of embedding)
+CITEQA_API_KEY               api_key               None: writes answer 403
+CITEQA_CORS_ORIGINS          cors_origins          (): no CORS headers; "https://a.example,https://b.example"
+CITEQA_HEADER_TIMEOUT        header_timeout        None: api/config.py's default (seconds for a request head)
+CITEQA_BODY_TIMEOUT          body_timeout          None: api/config.py's default (seconds a body may stall)
+CITEQA_KEEPALIVE_TIMEOUT     keepalive_timeout     None: api/config.py's default
+CITEQA_MAX_CONNECTIONS       max_connections       None: api/config.py's default
+CITEQA_FAULT                 fault                 "" (crash tests: "put:committed" kills the process there)
+CITEQA_FAULT_SLEEP           fault_sleep           "" (crash tests: "put:committed:2.5" sleeps there)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from index.errors import CiteqaError
+
+StoreKind = Literal["faiss", "milvus-lite", "milvus"]
+
+
+@dataclass(frozen=True)
+class StoreAddress:
+    """A parsed CITEQA_STORE / --store:
+
+    "faiss"                          -> StoreAddress("faiss")
+    "milvus:///var/lib/x/store.db"   -> StoreAddress("milvus-lite", "/var/lib/x/store.db")
+    "milvus://data/store.db"         -> StoreAddress("milvus-lite", "data/store.db")
+    "milvus://milvus.internal:19530" -> StoreAddress("milvus", "http://milvus.internal:19530")
+    "https://in01.example.cloud:443" -> StoreAddress("milvus", "https://in01.example.cloud:443")
+    """
+
+    kind: StoreKind = "faiss"
+    uri: str = ""  # pymilvus's uri: the .db path (milvus-lite) or http(s)://host:port (milvus); "" for faiss
+
+    @classmethod
+    def parse(cls, value: str | None) -> StoreAddress:
+        v = (value or "faiss").strip()
+        if v == "faiss":
+            return cls("faiss")
+        if v.startswith(("http://", "https://")):
+            return cls("milvus", v.rstrip("/"))
+        if v.startswith("milvus://"):
+            rest = v[len("milvus://") :]
+            if rest.startswith("/") or rest.endswith(".db"):
+                if not rest.endswith(".db"):
+                    raise CiteqaError(f"a milvus-lite store is a path ending in .db, got {v!r}")
+                return cls("milvus-lite", rest)
+            if rest:
+                return cls("milvus", f"http://{rest.rstrip('/')}")
+        raise CiteqaError(
+            f"unknown store {v!r}: use faiss, milvus:///path/to/file.db, milvus://host:19530 or https://host:port"
+        )
+
+    @property
+    def milvus(self) -> bool:
+        """Milvus in any form (milvus-lite or a server)."""
+        return self.kind != "faiss"
+
+    def redacted(self) -> str:
+        """For messages: the uri without any user:password@."""
+        return self.uri.split("@")[-1] if self.kind == "milvus" else self.uri or self.kind
+
+    def __str__(self) -> str:
+        return {"faiss": "faiss", "milvus-lite": f"milvus://{self.uri}"}.get(self.kind, self.uri)
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "citeqa"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path = Path("corpus")
+    index: Path = Path(".citeqa")
+    embedder: str | None = None
+    cache: Path = field(default_factory=_default_cache)
+    threads: int | None = None
+    vector_index: str = "auto"
+    store: StoreAddress = StoreAddress()
+    milvus_token: str | None = None
+    milvus_prefix: str = "citeqa"
+    milvus_lexical: str = ""
+    max_upload_sentences: int = 20_000
+    api_key: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    header_timeout: float | None = None
+    body_timeout: float | None = None
+    keepalive_timeout: float | None = None
+    max_connections: int | None = None
+    fault: str = ""
+    fault_sleep: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment gives (unset or empty variables take the defaults). A malformed number or
+        store address raises CiteqaError naming the variable."""
+        e = os.environ if env is None else env
+
+        def get(name: str) -> str:
+            return e.get(f"CITEQA_{name}", "").strip()
+
+        return cls(
+            corpus=Path(get("CORPUS") or "corpus"),
+            index=Path(get("INDEX") or ".citeqa"),
+            embedder=get("EMBEDDER") or None,
+            cache=Path(get("CACHE")) if get("CACHE") else _default_cache(),
+            threads=_whole("CITEQA_THREADS", get("THREADS")),
+            vector_index=get("VECTOR_INDEX").lower() or "auto",
+            store=StoreAddress.parse(get("STORE")),
+            milvus_token=get("MILVUS_TOKEN") or None,
+            milvus_prefix=get("MILVUS_PREFIX") or "citeqa",
+            milvus_lexical=get("MILVUS_LEXICAL"),
+            max_upload_sentences=_lenient_whole(get("MAX_UPLOAD_SENTENCES"), cls.max_upload_sentences),
+            api_key=get("API_KEY") or None,
+            cors_origins=tuple(o.strip() for o in get("CORS_ORIGINS").split(",") if o.strip()),
+            header_timeout=_seconds("CITEQA_HEADER_TIMEOUT", get("HEADER_TIMEOUT")),
+            body_timeout=_seconds("CITEQA_BODY_TIMEOUT", get("BODY_TIMEOUT")),
+            keepalive_timeout=_seconds("CITEQA_KEEPALIVE_TIMEOUT", get("KEEPALIVE_TIMEOUT")),
+            max_connections=_whole("CITEQA_MAX_CONNECTIONS", get("MAX_CONNECTIONS")),
+            fault=get("FAULT"),
+            fault_sleep=get("FAULT_SLEEP"),
+        )
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed; None values are ignored, so unset flags keep the environment's.
+        `store` may be given as text ("milvus://host:19530") or a StoreAddress."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if isinstance(changes.get("store"), str):
+            changes["store"] = StoreAddress.parse(changes["store"])
+        for name in ("corpus", "index", "cache"):
+            if name in changes:
+                changes[name] = Path(changes[name])
+        return dataclasses.replace(self, **changes)
+
+
+def _seconds(name: str, raw: str) -> float | None:
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not 0 < value < 1e6:
+        raise CiteqaError(f"{name}={raw!r} is not valid: use a number of seconds above 0")
+    return value
+
+
+def _whole(name: str, raw: str) -> int | None:
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 < value < 1e6:
+        raise CiteqaError(f"{name}={raw!r} is not valid: use a whole number above 0")
+    return value
+
+
+def _lenient_whole(raw: str, default: int) -> int:
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        return default
+
+
+def offline_libraries() -> None:
+    """Tell Hugging Face libraries (transformers, tokenizers, the hub) to stay offline and quiet, unless the
+    user's environment already says otherwise: nothing is downloaded at run time."""
+    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
+                        ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(name, value)
+
+
+def omp_threads_set() -> bool:
+    """Whether the user chose OpenMP's thread count (OMP_NUM_THREADS); otherwise `qa serve` picks one for torch."""
+    return "OMP_NUM_THREADS" in os.environ
