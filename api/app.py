@@ -21,8 +21,8 @@ from api.config import ApiConfig
 from api.deps import QAEngine
 from api.edge import SecurityHeaders, WriteAuth
 from api.limits import BodyLimit
-from api.prometheus import Metrics
 from api.observe import RequestContext
+from api.prometheus import Metrics
 from api.routes import ops, v1
 from qa.engine import Settings, open_engine
 

@@ -81,7 +81,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 def status_for(exc: CiteqaError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 400
 
 

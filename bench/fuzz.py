@@ -28,9 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench.serving import KEY, Server, document_texts, load
 from bench.stats import percentiles
 from bench.system import ROOT
-from bench.serving import KEY, Server, document_texts, load
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
 HEADER_TIMEOUT = 10.0  # the default of CITEQA_HEADER_TIMEOUT, which the server runs with here

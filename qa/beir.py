@@ -30,6 +30,7 @@ from index.store import Store
 from qa.metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
 from qa.retrieve import RetrievalConfig, retrieve
 
+
 def default_cache() -> Path:
     """<CITEQA_CACHE>/beir, e.g. ~/.cache/citeqa/beir."""
     return Settings.from_env().cache / "beir"

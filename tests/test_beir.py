@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.beir import cached_index, evaluate, load_dataset, run_queries
 from cli.main import main
+from qa.beir import cached_index, evaluate, load_dataset, run_queries
 from qa.retrieve import RetrievalConfig
 
 ROOT = Path(__file__).resolve().parent.parent
