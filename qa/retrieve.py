@@ -16,6 +16,8 @@ Every candidate carries its per-stage scores, e.g.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,6 +79,23 @@ def sentence_maxsim(sentences: list[SentenceRecord], qvec: np.ndarray, fallback:
 Ranked = list[tuple[Candidate, float, dict[str, float], tuple[SentenceRecord, ...] | None]]
 
 
+class _Clock:
+    """Times the stages of one call into `timings` (milliseconds), e.g. {"search": 3.1, "fuse": 0.2, "rerank": 1.9};
+    a stage that did not run has no entry."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self.timings is not None:
+                self.timings[stage] = (time.perf_counter() - t0) * 1000
+
+
 def retrieve(
     question: str,
     store: Store,
@@ -86,7 +105,8 @@ def retrieve(
     config: RetrievalConfig | None = None,
     timings: dict[str, float] | None = None,
 ) -> list[Hit]:
-    """`qvec` is the question's unit vector (needed by every mode but lexical); `doc_ids` restricts the search."""
+    """`qvec` is the question's unit vector (needed by every mode but lexical); `doc_ids` restricts the search.
+    Stages: search (store.candidates) -> fuse (hybrid, full) -> rerank (full), each timed into `timings`."""
     cfg = config or RetrievalConfig()
     if cfg.mode not in MODES:
         raise ValueError(f"unknown mode {cfg.mode!r}: one of {', '.join(MODES)}")
@@ -94,24 +114,41 @@ def retrieve(
         raise ValueError(f"unknown fusion {cfg.fusion!r}: one of {', '.join(FUSIONS)}")
     if doc_ids is not None and not doc_ids:
         return []
-    t0 = time.perf_counter()
-    q_terms = terms(question)
+    clock = _Clock(timings)
     if cfg.mode == "dense":
         assert qvec is not None, "dense retrieval needs the question vector"
-        cands = sorted(store.candidates(qvec, [], k, doc_ids), key=lambda c: -c.dense)
-        _timed(timings, t0, t0, t0)
-        return _hits([(c, c.dense, {"dense": c.dense}, None) for c in cands], k)
+        with clock("search"):
+            return _hits(_dense_only(store, qvec, k, doc_ids), k)
     if cfg.mode == "lexical":
-        cands = sorted((c for c in store.candidates(None, q_terms, k, doc_ids) if c.lexical > 0), key=lambda c: -c.lexical)
-        now = time.perf_counter()
-        _timed(timings, t0, now, now)
-        return _hits([(c, c.lexical, {"lexical": c.lexical}, None) for c in cands], k)
-
+        with clock("search"):
+            return _hits(_lexical_only(store, terms(question), k, doc_ids), k)
     assert qvec is not None, "hybrid retrieval needs the question vector"
-    cands = store.candidates(qvec, q_terms, cfg.candidates, doc_ids)  # every candidate scored on both sides
+    with clock("search"):
+        q_terms = terms(question)
+        cands = store.candidates(qvec, q_terms, cfg.candidates, doc_ids)  # every candidate scored on both sides
     if not cands:
         return []
-    t1 = time.perf_counter()
+    with clock("fuse"):
+        ranked = _fused(cands, store, qvec, q_terms, doc_ids, cfg)
+    if cfg.mode == "full" and cfg.rerank_depth > 0:
+        with clock("rerank"):
+            ranked = _rerank(ranked, store, qvec, cfg)
+    return _hits(ranked, k)
+
+
+def _dense_only(store: Store, qvec: np.ndarray, k: int, doc_ids: list[str] | None) -> Ranked:
+    cands = sorted(store.candidates(qvec, [], k, doc_ids), key=lambda c: -c.dense)
+    return [(c, c.dense, {"dense": c.dense}, None) for c in cands]
+
+
+def _lexical_only(store: Store, q_terms: list[str], k: int, doc_ids: list[str] | None) -> Ranked:
+    cands = sorted((c for c in store.candidates(None, q_terms, k, doc_ids) if c.lexical > 0), key=lambda c: -c.lexical)
+    return [(c, c.lexical, {"lexical": c.lexical}, None) for c in cands]
+
+
+def _fused(cands: list[Candidate], store: Store, qvec: np.ndarray, q_terms: list[str], doc_ids: list[str] | None,
+           cfg: RetrievalConfig) -> Ranked:
+    """Candidates in fused order, each with its dense, lexical and fused scores."""
     dense = np.array([c.dense for c in cands], dtype=np.float32)
     lexical = np.array([c.lexical for c in cands], dtype=np.float32)
     fused = _fuse(dense, lexical, cfg)
@@ -125,13 +162,8 @@ def retrieve(
         lexical = np.array([c.lexical for c in cands], dtype=np.float32)
         fused = _fuse(dense, lexical, cfg)
     order = np.argsort(-fused, kind="stable")
-    t2 = time.perf_counter()
-    out: Ranked = [(cands[i], float(fused[i]), {"dense": float(dense[i]), "lexical": float(lexical[i]),
-                                                 "fused": float(fused[i])}, None) for i in order]
-    if cfg.mode == "full" and cfg.rerank_depth > 0:
-        out = _rerank(out, store, qvec, cfg)
-    _timed(timings, t0, t1, t2)
-    return _hits(out, k)
+    return [(cands[i], float(fused[i]), {"dense": float(dense[i]), "lexical": float(lexical[i]), "fused": float(fused[i])},
+             None) for i in order]
 
 
 def _fuse(dense: np.ndarray, lexical: np.ndarray, cfg: RetrievalConfig) -> np.ndarray:
@@ -157,14 +189,6 @@ def _rerank(ranked: Ranked, store: Store, qvec: np.ndarray, cfg: RetrievalConfig
     out.sort(key=lambda x: -x[1])
     floor = min((s for _, s, _, _ in out), default=0.0)
     return out + [(c, floor - 1e-6 * (i + 1), br, None) for i, (c, _, br, _) in enumerate(tail)]
-
-
-def _timed(timings: dict[str, float] | None, t0: float, t1: float, t2: float) -> None:
-    if timings is not None:
-        t3 = time.perf_counter()
-        timings["search"] = (t1 - t0) * 1000
-        timings["fuse"] = (t2 - t1) * 1000
-        timings["rerank"] = (t3 - t2) * 1000
 
 
 def _hits(ranked: Ranked, k: int) -> list[Hit]:

@@ -61,6 +61,16 @@ def test_score_breakdown_names_the_stages_that_ran(small: Index, fake_embedder) 
     assert top.scores["sentence"] == pytest.approx(best, abs=2e-3)
 
 
+@pytest.mark.parametrize("mode, stages", [("dense", {"search"}), ("lexical", {"search"}),
+                                          ("hybrid", {"search", "fuse"}), ("full", {"search", "fuse", "rerank"})])
+def test_timings_name_the_stages_that_ran(small: Index, fake_embedder, mode: str, stages: set[str]) -> None:
+    q = "coffee exports to the United States"
+    timings: dict[str, float] = {}
+    retrieve(q, small, 5, qvec=fake_embedder.embed_one(q), config=RetrievalConfig(mode=mode), timings=timings)
+    assert set(timings) == stages
+    assert all(ms >= 0 for ms in timings.values())
+
+
 def test_hybrid_scores_every_candidate_on_both_sides(small: Index, fake_embedder) -> None:
     q = "Taipei recognition pressure"
     qv = fake_embedder.embed_one(q)
