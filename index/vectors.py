@@ -1,18 +1,16 @@
 """Vector search behind one interface, sized to the corpus.
 
-`make_store(vectors, layout)` picks the index type from the number of chunk vectors (`spec_for`), unless
+`make_store(vectors)` picks the index type from the number of chunk vectors (`spec_for`), unless
 CITEQA_VECTOR_INDEX=flat|hnsw|ivf says otherwise:
     flat   exact inner product (cosine on unit rows)              while n < FLAT_MAX
     hnsw   HNSW graph over 8-bit scalar-quantised vectors          up to HNSW_MAX
     ivf    inverted lists over product-quantised codes (IVF-PQ)    beyond (IVF-SQ8 when too small to train PQ)
-The approximate types fetch `refine` x k candidates and re-score them with the exact float32 rows the Index
-holds anyway, so their scores are exact cosines and only the candidate set is approximate.
+The approximate types fetch `refine` x k candidates and re-score them with the exact float32 rows held beside
+them, so their scores are exact cosines and only the candidate set is approximate.
 
-An Index is rebuilt copy-on-write on every write, so an approximate store is not rebuilt from scratch each
-time: a new store reuses the graph or lists of the most recent store whose documents it shares (same id,
-same content hash, same vectors, checked on a sample). Rows of deleted documents are masked out of the
-shared structure (a faiss ID selector); rows of new documents go to a small exact "delta" searched beside
-it. When the delta or the masked share grows past a limit, the store is rebuilt whole.
+These are the building blocks (`spec_for`, `build_ann`, `_one_thread`) the local store's vector layer
+(index/dense.py: saved structure + exact delta + deletion mask, merged off the write path) is made of, and
+the in-memory stores the scale benchmark measures.
 """
 
 from __future__ import annotations
@@ -20,11 +18,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import math
-import threading
-import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,10 +27,6 @@ import numpy as np
 FLAT_MAX = 50_000
 HNSW_MAX = 500_000
 KINDS = ("flat", "hnsw", "ivf")
-DELTA_SHARE = 0.10  # rebuild when new rows outside the shared structure exceed this share of it ...
-MASKED_SHARE = 0.25  # ... or when this share of it is masked out (deleted)
-
-Layout = tuple[tuple[str, str, int, int], ...]  # (doc_id, content_hash, first chunk row, end row) per document
 
 
 class VectorStore(ABC):
@@ -169,11 +160,10 @@ class AnnStore(VectorStore):
     row_base[r] is the base id of chunk row r in the shared index, or -1 when row r lives in the delta.
     """
 
-    def __init__(self, vectors: np.ndarray, spec: dict[str, Any], layout: Layout,
-                 base: Any = None, row_base: np.ndarray | None = None) -> None:
+    def __init__(self, vectors: np.ndarray, spec: dict[str, Any], base: Any = None,
+                 row_base: np.ndarray | None = None) -> None:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.spec = spec
-        self.layout = layout
         if base is None:
             base = build_ann(self.vectors, spec)
             row_base = np.arange(len(self.vectors), dtype=np.int64)
@@ -222,85 +212,10 @@ class AnnStore(VectorStore):
                 "masked": self.masked}
 
 
-_recent: list[weakref.ref[AnnStore]] = []
-_recent_lock = threading.Lock()
-
-
-def _reuse(prev: AnnStore, vectors: np.ndarray, spec: dict[str, Any], layout: Layout) -> AnnStore | None:
-    """A store sharing prev's structure, or None when too little is shared (or the vectors differ)."""
-    if prev.spec != spec or prev.vectors.shape[1] != vectors.shape[1]:
-        return None
-    old = {doc_id: (h, c0, c1) for doc_id, h, c0, c1 in prev.layout}
-    row_base = np.full(len(vectors), -1, dtype=np.int64)
-    new_rows, old_rows = [], []
-    for doc_id, h, c0, c1 in layout:
-        o = old.get(doc_id)
-        if o and o[0] == h and o[2] - o[1] == c1 - c0:
-            new_rows.append(np.arange(c0, c1))
-            old_rows.append(np.arange(o[1], o[2]))
-    if not new_rows:
-        return None
-    nr, orow = np.concatenate(new_rows), np.concatenate(old_rows)
-    check = np.random.default_rng(0).choice(len(nr), min(len(nr), 256), replace=False)
-    if not np.array_equal(vectors[nr[check]], prev.vectors[orow[check]]):
-        return None  # same documents, other vectors (another embedder): nothing to share
-    row_base[nr] = prev.row_base[orow]
-    nbase = int(prev.base.ntotal)
-    delta = int((row_base < 0).sum())
-    masked = nbase - int((row_base >= 0).sum())
-    if delta > max(256, DELTA_SHARE * nbase) or masked > MASKED_SHARE * nbase:
-        return None
-    return AnnStore(vectors, spec, layout, prev.base, row_base)
-
-
-def make_store(vectors: np.ndarray, layout: Layout = (), kind: str | None = None) -> VectorStore:
-    """The store for one Index's chunk vectors; `layout` lets an approximate store reuse its predecessor."""
+def make_store(vectors: np.ndarray, kind: str | None = None) -> VectorStore:
+    """An in-memory store over these unit rows, of the type `spec_for` picks for their number (or `kind`)."""
     n, dim = (vectors.shape[0], vectors.shape[1]) if vectors.ndim == 2 else (0, 384)
     spec = spec_for(n, dim, kind)
     if spec["type"] == "flat":
         return FaissStore(vectors)
-    with _recent_lock:
-        previous = [s for s in (r() for r in reversed(_recent)) if s is not None]
-    store = None
-    for prev in previous[:2]:
-        store = _reuse(prev, vectors, spec, layout)
-        if store is not None:
-            break
-    store = store or AnnStore(vectors, spec, layout)
-    with _recent_lock:
-        _recent[:] = [r for r in _recent if r() is not None][-3:] + [weakref.ref(store)]
-    return store
-
-
-STRUCTURE_FILE, ROWS_FILE = "vector_index.faiss", "vector_rows.npy"
-
-
-def save_structure(store: VectorStore, folder: Path) -> list[Path]:
-    """Write an approximate store's structure beside the index files (exact stores have none): the files."""
-    if not isinstance(store, AnnStore):
-        return []
-    faiss: Any = importlib.import_module("faiss")
-
-    faiss.write_index(store.base, str(folder / STRUCTURE_FILE))
-    np.save(folder / ROWS_FILE, store.row_base)
-    return [folder / STRUCTURE_FILE, folder / ROWS_FILE]
-
-
-def load_structure(folder: Path, vectors: np.ndarray, layout: Layout, spec: dict[str, Any]) -> VectorStore | None:
-    """The saved structure as a store, or None when absent, unreadable or not matching (then it is rebuilt
-    lazily: a damaged structure file costs time, never an answer)."""
-    if spec.get("type") in (None, "flat") or spec != spec_for(len(vectors), vectors.shape[1]):
-        return None
-    try:
-        faiss: Any = importlib.import_module("faiss")
-
-        base = faiss.read_index(str(folder / STRUCTURE_FILE))
-        row_base = np.load(folder / ROWS_FILE, allow_pickle=False)
-        if len(row_base) != len(vectors) or base.d != vectors.shape[1] or int(row_base.max(initial=-1)) >= base.ntotal:
-            return None
-    except Exception:  # missing or damaged file: rebuild
-        return None
-    store = AnnStore(vectors, spec, layout, base, row_base.astype(np.int64))
-    with _recent_lock:
-        _recent[:] = [r for r in _recent if r() is not None][-3:] + [weakref.ref(store)]
-    return store
+    return AnnStore(vectors, spec)
