@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shutil
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -26,7 +28,7 @@ import numpy as np
 from index import faults
 from index.dense import DenseIndex
 from index.documents import Document
-from index.errors import IndexMismatch, IndexMissing
+from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from index.lexindex import LexicalIndex
 from index.lock import WriteLock
 from index.rows import FORMAT, Rows, exists, in_clause, storage_error
@@ -44,11 +46,21 @@ class LocalStore:
         self.root = root
         self.rows = rows
         self.lock = WriteLock(root)
-        self.lexical = LexicalIndex(root / "lexical", create=True)
+        self.lexical = self._open_lexical()
         self._catch_up_lexical(blocking=False)
         self.dense = DenseIndex(root, rows, dim)
         self._vocab: tuple[int, dict[str, int]] | None = None
         self._refresh_lock = threading.Lock()
+
+    def _open_lexical(self) -> LexicalIndex:
+        """tantivy is derived: a damaged or missing folder is rebuilt from the rows (replayed from generation 0)."""
+        folder = self.root / "lexical"
+        try:
+            return LexicalIndex(folder, create=True)
+        except (ValueError, OSError):
+            with self.lock.hold(blocking=True):
+                shutil.rmtree(folder, ignore_errors=True)
+                return LexicalIndex(folder, create=True)
 
     @classmethod
     def open(cls, root: str | Path, identity: dict[str, Any], chunking: dict[str, Any], create: bool = False) -> LocalStore:
@@ -59,8 +71,14 @@ class LocalStore:
                 raise IndexMissing(f"the index at {root} is in an older format: {FIX}")
             if not create:
                 raise IndexMissing(f"no index at {root}: {FIX}")
-        rows = Rows(root, create=create)
-        manifest = rows.manifest()
+        try:
+            rows = Rows(root, create=create)
+            manifest = rows.manifest()
+            rows.con().execute("SELECT count(*) FROM documents").fetchone()
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc) or "malformed" in str(exc) or "no such table" in str(exc):
+                raise IndexCorrupt(f"the index at {root} is damaged ({exc}): {FIX}") from exc
+            raise storage_error(exc, root) from exc
         want = {"format": FORMAT, "embedder": identity, "chunking": chunking}
         if manifest is None:
             if not create:
@@ -256,7 +274,6 @@ class LocalStore:
 
     def _commit(self, work: Any, point: str) -> int:
         import datetime as dt
-        import sqlite3
 
         with self.writing():
             try:

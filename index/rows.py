@@ -86,6 +86,10 @@ class Rows:
                             con.execute(stmt)
                     con.execute("INSERT OR IGNORE INTO meta VALUES('generation', '0')")
                     con.execute("INSERT OR IGNORE INTO meta VALUES('next_chunk_id', '0')")
+            except sqlite3.DatabaseError as exc:
+                if "not a database" in str(exc) or "malformed" in str(exc):
+                    raise
+                raise storage_error(exc, root) from exc
             except (OSError, sqlite3.Error) as exc:
                 raise storage_error(exc, root) from exc
 
