@@ -35,8 +35,11 @@ typecheck: install
 eval: install  ## regenerates docs/QUALITY.md
 	$(VENV)/bin/python -m bench.quality
 
-bench: install  ## regenerates docs/BENCHMARKS.md (add ARGS=--quick for a CI-sized run)
+bench: install  ## regenerates docs/BENCHMARKS.md (add ARGS=--quick for a CI-sized run; GROWTH=1000 for a short growth table)
 	$(VENV)/bin/python -m bench.run $(ARGS)
+	$(VENV)/bin/python -m bench.growth --sizes $(GROWTH)
+
+GROWTH ?= 1000,10000
 
 clean:
 	rm -rf .citeqa .pytest_cache .mypy_cache .ruff_cache

@@ -35,7 +35,7 @@ from index.rows import FORMAT, Rows, exists, in_clause, storage_error
 from index.store import Candidate, ChunkRecord, DocumentState, DocumentSummary, PreparedDocument, SentenceRecord
 
 FIX = "run `qa index` to rebuild it"
-_CHUNK_SQL = ('SELECT c.id, c.doc_id, c.start, c."end", c.vec, substr(d.text, c.start + 1, c."end" - c.start), d.title, '
+_CHUNK_SQL = ('SELECT c.id, c.doc_id, c.start, c."end", c.vec, c.text, d.title, '
               "d.metadata FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ")
 
 
@@ -147,9 +147,12 @@ class LocalStore:
         out: dict[int, ChunkRecord] = {}
         for i in range(0, len(ids), 900):
             part = [int(x) for x in ids[i : i + 900]]
+            metas: dict[str, dict[str, str]] = {}
             for cid, doc_id, start, end, vec, text, title, meta in con.execute(_CHUNK_SQL + in_clause(part), part):
+                if doc_id not in metas:
+                    metas[doc_id] = json.loads(meta)
                 out[int(cid)] = ChunkRecord(int(cid), doc_id, start, end, text, title, np.frombuffer(vec, np.float32),
-                                            json.loads(meta))
+                                            metas[doc_id])
         return out
 
     def candidates(self, qvec: np.ndarray | None, query_terms: Sequence[str], k: int,
@@ -182,16 +185,18 @@ class LocalStore:
 
     def sentences(self, chunk_ids: Sequence[int]) -> dict[int, list[SentenceRecord]]:
         out: dict[int, list[SentenceRecord]] = {}
-        if not chunk_ids:
-            return out
         ids = [int(c) for c in chunk_ids]
-        sql = ('SELECT s.ord, s.start, s."end", s.heading, s.vec, substr(d.text, s.start + 1, s."end" - s.start) '
-               "FROM sentences s JOIN documents d ON d.doc_id = s.doc_id WHERE s.doc_id = ? AND s.ord >= ? AND s.ord < ? "
-               "ORDER BY s.ord")
+        if not ids:
+            return out
+        sql = ('SELECT c.id, s.doc_id, s.ord, s.start, s."end", s.heading, s.vec, s.text FROM chunks c JOIN sentences s '
+               f"ON s.doc_id = c.doc_id AND s.ord >= c.s0 AND s.ord < c.s1 WHERE c.id IN {in_clause(ids)} ORDER BY c.id, s.ord")
         with self.rows.snapshot() as con:
-            for cid, doc_id, s0, s1 in con.execute(f"SELECT id, doc_id, s0, s1 FROM chunks WHERE id IN {in_clause(ids)}", ids):
-                out[int(cid)] = [SentenceRecord(doc_id, o, s, e, t, bool(h), np.frombuffer(v, np.float16).astype(np.float32))
-                                 for o, s, e, h, v, t in con.execute(sql, (doc_id, s0, s1))]
+            rows = con.execute(sql, ids).fetchall()
+        if not rows:
+            return out
+        vecs = np.frombuffer(b"".join(r[6] for r in rows), dtype=np.float16).reshape(len(rows), -1).astype(np.float32)
+        for r, v in zip(rows, vecs):
+            out.setdefault(int(r[0]), []).append(SentenceRecord(r[1], r[2], r[3], r[4], r[7], bool(r[5]), v))
         return out
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
