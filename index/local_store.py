@@ -48,6 +48,7 @@ class LocalStore:
         self.lock = WriteLock(root)
         self.lexical = self._open_lexical()
         self._catch_up_lexical(blocking=False)
+        self._lex_loaded = self.lexical.applied()  # the generation the searcher shows
         self.dense = DenseIndex(root, rows, dim)
         self._vocab: tuple[int, dict[str, int]] | None = None
         self._refresh_lock = threading.Lock()
@@ -130,12 +131,15 @@ class LocalStore:
     def refresh(self) -> bool:
         """Serve commits made since the last look, by this or another process (cheap when there are none)."""
         with self._refresh_lock:
-            gen = self.rows.generation()
-            if gen == self.dense.seen and self.lexical.applied() >= gen:
+            gen, applied = self.rows.generation(), self.lexical.applied()
+            if gen == self.dense.seen and applied == self._lex_loaded:
                 return False
-            self._catch_up_lexical(blocking=False)
-            if self.lexical.applied() >= gen:
+            if applied < gen:
+                self._catch_up_lexical(blocking=False)  # a writer died between its commit and tantivy's
+                applied = self.lexical.applied()
+            if applied != self._lex_loaded:
                 self.lexical.reload()
+                self._lex_loaded = applied
             self.dense.catch_up()
             return True
 

@@ -230,7 +230,7 @@ def test_qa_index_beside_a_running_server_then_an_upload_loses_nothing(default_c
         assert wait_healthy(proc, base, log)["documents"] == 5
         for i in range(20):
             (tmp_path / "corpus" / f"report-{i:02d}.txt").write_text(
-                f"Field report {i}\n\nThe cooperative in district {i} shipped {100 + i} sacks of coffee in 2024. "
+                f"Field report {i}\n\nThe cooperative Xelaju{i:02d}q shipped {100 + i} sacks of coffee in 2024. "
                 "Its members repaired two roads.", encoding="utf-8")
         out = qa_cli("index", "--quiet", env=env)
         assert out.returncode == 0, out.stderr
@@ -243,9 +243,10 @@ def test_qa_index_beside_a_running_server_then_an_upload_loses_nothing(default_c
         assert r.status_code == 201, r.text
         listed = httpx.get(f"{base}/v1/documents", params={"limit": 1000}, timeout=10).json()
         assert listed["total"] == 26 and {f"report-{i:02d}" for i in range(20)} <= {d["doc_id"] for d in listed["documents"]}
-        body = httpx.post(f"{base}/v1/ask", json={"question": "How many sacks did the cooperative in district 7 ship?"},
+        body = httpx.post(f"{base}/v1/ask", json={"question": "How many sacks did cooperative Xelaju07q ship?"},
                           timeout=60).json()
-        assert body["passages"] and any(p["doc_id"].startswith("report-") for p in body["passages"])
+        top = body["passages"][0]  # found by its one rare word: the server's lexical index has the new documents
+        assert top["doc_id"] == "report-07" and top["scores"]["lexical"] > 0
         assert qa_cli("index", "--quiet", env=env).returncode == 0  # a second `qa index` keeps the upload
         assert httpx.get(f"{base}/v1/documents/quetzal-observatory", timeout=10).status_code == 200
         assert httpx.get(f"{base}/v1/documents", timeout=10).json()["total"] == 26
