@@ -16,6 +16,7 @@ from api.schemas import AnswerOut, AskRequest, DeleteOut, DocumentList, Document
 v1 = APIRouter(prefix="/v1")
 ops = APIRouter()
 
+MAX_OFFSET = 2**53  # past any real index, and within what SQLite and JSON clients can hold (2**63 answered 500)
 MAX_STEM = 120  # UTF-8 bytes of an uploaded file's name kept for its doc id and file (file systems allow 255)
 
 
@@ -47,7 +48,7 @@ def ask(body: AskRequest, engine: EngineDep, config: ConfigDep) -> dict[str, Any
 
 @v1.get("/documents", response_model=DocumentList, tags=["documents"], responses=responses(422),
         summary="List the documents, a page at a time (by doc_id)")
-def list_documents(engine: EngineDep, offset: Annotated[int, Query(ge=0)] = 0,
+def list_documents(engine: EngineDep, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     total, docs = engine.page(offset, limit)
     return {"count": len(docs), "total": total, "offset": offset, "limit": limit, "documents": docs, "skipped": []}
