@@ -1,12 +1,13 @@
 """Dependencies of the routes, as `Annotated` aliases: `EngineDep`, `ConfigDep`, `WriteAccess`.
 
-Routes only call the `QAEngine` methods below (ask, list_documents, document, add, delete, health), so any
+Routes only call the `QAEngine` methods below (ask, list_documents, document, add, delete, health, original, skipped), so any
 engine with those methods (the in-memory `qa.engine.Engine`, a Milvus-backed one) can serve.
 """
 
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, HTTPException, Request
@@ -32,6 +33,10 @@ class QAEngine(Protocol):
     def delete(self, doc_id: str) -> Document: ...
 
     def health(self) -> dict[str, Any]: ...
+
+    def original(self, doc_id: str) -> Path: ...
+
+    def skipped(self) -> list[Any]: ...
 
 
 def get_engine(request: Request) -> QAEngine:

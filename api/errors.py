@@ -66,7 +66,7 @@ DESCRIPTIONS = {
     404: "No document with that id.",
     409: "The same text is already indexed; `doc_id` names that document.",
     413: "The upload is over the 20 MB limit (refused before it is read whole) or over the sentence cap.",
-    415: "Unsupported file type (citeqa reads .txt, .md, .html, .pdf).",
+    415: "Unsupported file type (the detail names the types citeqa reads).",
     503: "The index folder cannot be written (read-only, permissions) or the index is unavailable.",
     507: "The disk holding the index is full; nothing was changed.",
     422: "Invalid input: empty or over-long question, top_k outside 1-50, unreadable document.",

@@ -79,6 +79,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             raise CiteqaError(_no_documents(settings.corpus))
         print(f"indexed {counts['documents']} documents, {counts['chunks']} passages "
               f"({len(embedded)} documents embedded) into Milvus {spec.redacted()} in {time.perf_counter() - t0:.1f}s")
+        _summary(warnings)
         return 0
     from qa.engine import sync
 
@@ -94,12 +95,32 @@ def cmd_index(args: argparse.Namespace) -> int:
         f"({len(report.embedded)} documents embedded, {report.unchanged} unchanged{removed}) "
         f"into {settings.index} in {time.perf_counter() - t0:.1f}s"
     )
+    _summary(report.warnings)
     return 0
 
 
 def _warn(warnings: list[str]) -> None:
     for w in warnings:
         print(f"qa: warning: {w}", file=sys.stderr)
+
+
+def _summary(warnings: list[str]) -> None:
+    """The closing list of files not indexed and parts left out, so nothing is skipped silently."""
+    skipped = [w.removeprefix("skipped ") for w in warnings if w.startswith("skipped ")]
+    notes = [w for w in warnings if not w.startswith("skipped ") and not w.startswith("previous index")]
+    if skipped:
+        print(f"skipped {len(skipped)} file{'s' if len(skipped) != 1 else ''} (not indexed):")
+        for line in skipped:
+            print(f"  {line}")
+    if notes:
+        print(f"left out of indexed files ({len(notes)}):")
+        for line in notes:
+            print(f"  {line}")
+
+
+def _where(item: dict[str, Any]) -> str:
+    """"p. 3, " / "slide 2, " / "" for the citation line."""
+    return f"{item['location']}, " if item.get("location") else ""
 
 
 def _print_answer(result: dict[str, Any], width: int = 100) -> None:
@@ -112,9 +133,10 @@ def _print_answer(result: dict[str, Any], width: int = 100) -> None:
         cite = next((p["rank"] for p in result["passages"] if p["highlight"]), None)
         marker = f" [{cite}]" if cite else ""
         print(f"Answer: {' '.join(a['text'].split())}{marker}")
-        print(f"        — {a['title']} ({a['doc_id']}, characters {a['start']}–{a['end']})\n")
+        ocr = ", OCR" if a.get("ocr") else ""
+        print(f"        — {a['title']} ({a['doc_id']}, {_where(a)}characters {a['start']}–{a['end']}{ocr})\n")
     for p in result["passages"]:
-        print(f"[{p['rank']}] {p['title']} ({p['doc_id']}, characters {p['start']}–{p['end']}, score {p['score']:.3f})")
+        print(f"[{p['rank']}] {p['title']} ({p['doc_id']}, {_where(p)}characters {p['start']}–{p['end']}, score {p['score']:.3f})")
         body = " ".join(p["text"].split())
         print(textwrap.indent(textwrap.fill(body, width - 4), "    "))
         print()
