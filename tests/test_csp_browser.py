@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from api.config import ApiConfig
-from tests.test_page import ARGS, CHROMIUM
+from tests.browser_kit import ARGS, CHROMIUM
 from tests.test_slow_clients import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
