@@ -47,8 +47,11 @@ typecheck: install
 eval: install  ## regenerates docs/QUALITY.md
 	$(VENV)/bin/python -m bench.quality
 
-bench: install  ## regenerates docs/BENCHMARKS.md (add ARGS=--quick for a CI-sized run)
+bench: install  ## regenerates docs/BENCHMARKS.md (add ARGS=--quick for a CI-sized run; GROWTH=1000 for a short growth table)
 	$(VENV)/bin/python -m bench.run $(ARGS)
+	$(VENV)/bin/python -m bench.growth --sizes $(GROWTH)
+
+GROWTH ?= 1000,10000
 
 fuzz: install  ## hostile clients against a real qa serve; replaces the "Hostile clients" section of docs/BENCHMARKS.md (ARGS=--quick: CI-sized)
 	$(VENV)/bin/python -m bench.fuzz $(ARGS)

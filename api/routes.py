@@ -18,6 +18,7 @@ from qa.examples import heading_question, headings, title_case
 v1 = APIRouter(prefix="/v1")
 ops = APIRouter()
 
+MAX_OFFSET = 2**53  # past any real index, and within what SQLite and JSON clients can hold (2**63 answered 500)
 MAX_STEM = 120  # UTF-8 bytes of an uploaded file's name kept for its doc id and file (file systems allow 255)
 
 
@@ -77,7 +78,7 @@ def examples(request: Request, engine: EngineDep) -> dict[str, Any]:
 
 @v1.get("/documents", response_model=DocumentList, tags=["documents"], responses=responses(422),
         summary="List the documents, a page at a time (by doc_id)")
-def list_documents(engine: EngineDep, offset: Annotated[int, Query(ge=0)] = 0,
+def list_documents(engine: EngineDep, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     total, docs = engine.page(offset, limit)
     return {"count": len(docs), "total": total, "offset": offset, "limit": limit, "documents": docs,

@@ -21,7 +21,7 @@ from index.build import prepare
 from index.chunk import ChunkParams
 from index.documents import Document, corpus_files, make_document, make_document_noting, read_metadata
 from index.embed import Embedder
-from index.errors import BadDocument, CorpusNotFound, IndexMismatch, IndexMissing, UnsupportedType
+from index.errors import BadDocument, CorpusNotFound, IndexCorrupt, IndexMismatch, IndexMissing, UnsupportedType
 from index.store import Store
 
 BATCH = 32  # documents per commit
@@ -52,7 +52,7 @@ def _open(settings: Any, embedder: Embedder, force: bool, warnings: list[str]) -
     if not force:
         try:
             return open_local_store(settings, embedder, create=True), False
-        except (IndexMismatch, IndexMissing) as exc:
+        except (IndexMismatch, IndexMissing, IndexCorrupt) as exc:
             warnings.append(f"previous index not reused: {exc}")
     for name in ("citeqa.db", "citeqa.db-wal", "citeqa.db-shm", "CURRENT"):
         (root / name).unlink(missing_ok=True)

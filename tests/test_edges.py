@@ -253,3 +253,13 @@ def test_malformed_uploads_of_every_kind_never_fail_the_server_or_the_index(clie
             if p.is_file() and p.suffix in (".txt", ".md", ".html", ".htm", ".pdf")
         )
     assert not (engine.settings.corpus.parent / "etc").exists() and not (engine.settings.index / "etc").exists()
+
+
+@pytest.mark.parametrize("offset, status", [(2**53, 200), (2**63, 422), (10**30, 422), (-1, 422)])
+def test_a_huge_page_offset_is_a_422_not_a_500(client: TestClient, offset: int, status: int) -> None:
+    r = client.get("/v1/documents", params={"offset": offset})  # found by `make fuzz`: 2**63 overflowed SQLite
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert r.json()["documents"] == [] and r.json()["total"] == 2
+    else:
+        assert "offset" in r.json()["detail"]
