@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cli.progress import ProgressBar
+
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = [("dense only", "dense"), ("lexical only (BM25)", "lexical"), ("hybrid (normalised blend)", "hybrid"), ("full pipeline", "full")]
 # Variants measured beside the ablation (SciFact only): (label, RetrievalConfig overrides).
@@ -111,18 +113,8 @@ def gold_rows(embedder: Any) -> dict[str, dict[str, float]]:
     return out
 
 
-def _progress(desc: str) -> Any:
-    bar: Any = None
-
-    def tick(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="text", desc=desc, file=sys.stderr)
-        bar.update(done - bar.n)
-
-    return tick
+def _progress(desc: str) -> ProgressBar:
+    return ProgressBar("text", desc=desc)
 
 
 def render(sf: dict[str, dict[str, Any]], gold: dict[str, dict[str, Any]], pub: list[tuple[str, str, str]],

@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
-from typing import Any
 
+from cli.progress import ProgressBar
 from index.errors import CiteqaError
 
 
@@ -32,20 +31,10 @@ def run_beir_command(args: argparse.Namespace) -> int:
     ds = load_dataset(args.beir)
     embedder = load_embedder(getattr(args, "embedder", None))
     t0 = time.perf_counter()
-    bar: Any = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="doc", desc="indexing corpus", disable=None, file=sys.stderr)
-        bar.update(done - bar.n)
-
-    store, built = cached_index(ds, embedder, args.cache, progress)
+    bar = ProgressBar("doc", desc="indexing corpus")
+    store, built = cached_index(ds, embedder, args.cache, bar)
     counts = store.counts()
-    if bar is not None:
-        bar.close()
+    bar.close()
     index_s = time.perf_counter() - t0
     config = RetrievalConfig()
     if args.mode:

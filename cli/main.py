@@ -9,6 +9,8 @@ import sys
 import textwrap
 from typing import Any
 
+from cli.progress import ProgressBar as _ProgressBar
+
 
 def _settings(args: argparse.Namespace) -> Any:
     from qa.engine import Settings
@@ -32,25 +34,6 @@ def _no_documents(corpus: Any) -> str:
     held = f"it holds {len(others)} other file(s): {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}" \
         if others else "it is empty"
     return f"no documents to index: {corpus} has no {', '.join(SUFFIXES)} files ({held}); add some and run `qa index`"
-
-
-class _ProgressBar:
-    """`progress(done, total)` callback drawing a tqdm bar on stderr, opened on the first call."""
-
-    def __init__(self, unit: str, quiet: bool) -> None:
-        self.unit, self.quiet = unit, quiet
-        self.bar: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        if self.bar is None:
-            self.bar = tqdm(total=total, unit=self.unit, desc="indexing", disable=self.quiet or None, file=sys.stderr)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def cmd_index(args: argparse.Namespace) -> int:
