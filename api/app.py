@@ -24,7 +24,8 @@ from api.limits import BodyLimit
 from api.observe import RequestContext
 from api.prometheus import Metrics
 from api.routes import ops, v1
-from qa.engine import Settings, open_engine
+from index.settings import Settings
+from qa.engine import open_engine
 
 STATIC = Path(__file__).resolve().parent / "static"
 PLACEHOLDER = ("<!doctype html><meta charset=utf-8><title>citeqa</title><h1>citeqa</h1>"

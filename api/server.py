@@ -23,8 +23,7 @@ from pathlib import Path
 from api.config import ApiConfig
 from api.logs import APP, logging_config
 from index.errors import CiteqaError
-from index.settings import omp_threads_set
-from qa.engine import Settings
+from index.settings import Settings, omp_threads_set
 
 LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -106,7 +105,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_lev
     log.info("index ready", extra={"fields": {
         "seconds": round(time.perf_counter() - t0, 2), "documents": health["documents"],
         "chunks": health["chunks"], "corpus": str(settings.corpus), "index": str(settings.index),
-        "store": getattr(settings, "store", None)}})
+        "store": settings.store.redacted()}})
     lines = [f"citeqa is ready: open {_url(host, port)}"]
     if not config.api_key and create_key:
         key, new = kept_key(settings.index)

@@ -13,7 +13,7 @@ from cli.progress import ProgressBar as _ProgressBar
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from qa.engine import Settings
+    from index.settings import Settings
 
     settings = Settings.from_env(corpus=getattr(args, "corpus", None), index=getattr(args, "index", None),
                                  embedder=getattr(args, "embedder", None), store=getattr(args, "store", None))
@@ -49,11 +49,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise CorpusNotFound(f"corpus folder not found: {settings.corpus} (set --corpus or CITEQA_CORPUS)")
     t0 = time.perf_counter()
     embedder = load_embedder(settings.embedder)
-    if settings.store != "faiss":
+    if settings.store.kind != "faiss":
         from index.milvus_store import parse_store
         from qa.milvus_engine import sync as milvus_sync
 
-        spec = parse_store(settings.store)
+        spec = parse_store(str(settings.store))
         bar = _ProgressBar("doc", args.quiet)
         counts, embedded, warnings = milvus_sync(settings, embedder, spec, bar, force=args.force)
         bar.close()
@@ -148,7 +148,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from index.rows import exists
 
-    if settings.store == "faiss" and not exists(settings.index):
+    if settings.store.kind == "faiss" and not exists(settings.index):
         from index.errors import IndexMissing
 
         where = f"the index at {settings.index} is in an older format" if (settings.index / "CURRENT").is_file() \

@@ -2,9 +2,10 @@
 `os.environ` anywhere else in index, qa, api, cli). The lowest layer, so every layer may import it.
 
     s = Settings.from_env()                          # os.environ, now
+    s = Settings.from_env(corpus="docs", store=None) # flags win over the environment; None = not given
     s = Settings.from_env({"CITEQA_STORE": "milvus:///srv/store.db"})   # a mapping of your own (tests)
+    s = Settings(corpus=Path("docs"), store="milvus://host:19530")     # no environment at all
     s.store.kind                                     # "faiss" | "milvus-lite" | "milvus"
-    s = s.replace(corpus=Path("docs"))               # command-line flags win over the environment
 
 variable                     field                 default
 CITEQA_CORPUS                corpus                corpus
@@ -114,11 +115,23 @@ class Settings:
     fault: str = ""
     fault_sleep: str = ""
 
+    def __post_init__(self) -> None:
+        # accept the forms a caller has at hand: str paths, a store address as text
+        for name in ("corpus", "index", "cache"):
+            if not isinstance(getattr(self, name), Path):
+                object.__setattr__(self, name, Path(getattr(self, name)))
+        if not isinstance(self.store, StoreAddress):
+            object.__setattr__(self, "store", StoreAddress.parse(self.store))
+
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """The settings the environment gives (unset or empty variables take the defaults). A malformed number or
-        store address raises CiteqaError naming the variable."""
-        e = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+        """The settings the environment gives (unset or empty variables take the defaults), then `flags` that are
+        not None (command-line options: corpus="docs", store="faiss"). A malformed number or store address
+        raises CiteqaError naming the variable."""
+        return cls._read(os.environ if env is None else env).replace(**flags)
+
+    @classmethod
+    def _read(cls, e: Mapping[str, str]) -> Settings:
 
         def get(name: str) -> str:
             return e.get(f"CITEQA_{name}", "").strip()
@@ -146,15 +159,8 @@ class Settings:
         )
 
     def replace(self, **changes: Any) -> Settings:
-        """A copy with some fields changed; None values are ignored, so unset flags keep the environment's.
-        `store` may be given as text ("milvus://host:19530") or a StoreAddress."""
-        changes = {k: v for k, v in changes.items() if v is not None}
-        if isinstance(changes.get("store"), str):
-            changes["store"] = StoreAddress.parse(changes["store"])
-        for name in ("corpus", "index", "cache"):
-            if name in changes:
-                changes[name] = Path(changes[name])
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed; None values are ignored, so unset flags keep the environment's."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 def _seconds(name: str, raw: str) -> float | None:

@@ -37,38 +37,13 @@ from index.errors import (
 )
 from index.formats import format_for
 from index.rows import fsync_dir, storage_error
+from index.settings import Settings
 from index.store import Store
 from qa.answer import Answer, AnswerConfig, answer
 from qa.retrieve import RetrievalConfig
 
 POLL_SECONDS = 1.0
 UPLOADS = "uploads"
-DEFAULT_MAX_SENTENCES = 20_000  # an upload's cost cap (CITEQA_MAX_UPLOAD_SENTENCES): about 2 minutes of embedding
-
-
-@dataclass(frozen=True)
-class Settings:
-    corpus: Path = Path("corpus")
-    index: Path = Path(".citeqa")
-    embedder: str | None = None  # CITEQA_EMBEDDER; None = the default backend
-    store: str = "faiss"  # CITEQA_STORE: faiss | milvus:///path/file.db | milvus://host:19530 | https://...
-
-    @classmethod
-    def from_env(cls, corpus: str | None = None, index: str | None = None, embedder: str | None = None,
-                 store: str | None = None) -> Settings:
-        return cls(
-            corpus=Path(corpus or os.environ.get("CITEQA_CORPUS") or "corpus"),
-            index=Path(index or os.environ.get("CITEQA_INDEX") or ".citeqa"),
-            embedder=embedder or os.environ.get("CITEQA_EMBEDDER") or None,
-            store=store or os.environ.get("CITEQA_STORE") or "faiss",
-        )
-
-
-def max_upload_sentences() -> int:
-    try:
-        return int(os.environ.get("CITEQA_MAX_UPLOAD_SENTENCES") or DEFAULT_MAX_SENTENCES)
-    except ValueError:
-        return DEFAULT_MAX_SENTENCES
 
 
 def open_local_store(settings: Settings, embedder: Embedder, create: bool = False) -> Store:
@@ -199,7 +174,7 @@ class Engine:
         self._refuse_duplicate(doc)
         params = ChunkParams()
         sp = split_document(doc, params)
-        cap = max_upload_sentences()
+        cap = Settings.from_env().max_upload_sentences  # read per upload: the cap may change while serving
         if len(sp.sentences) > cap:
             raise DocumentTooLarge(f"the document has {len(sp.sentences)} sentences; uploads are capped at {cap} "
                                    "(CITEQA_MAX_UPLOAD_SENTENCES): add it to the corpus folder and run `qa index` instead")
@@ -291,7 +266,7 @@ def _why_not_indexed(path: Path, taken: dict[str, str]) -> Skipped:
 
 def open_engine(settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None) -> Any:
     """Engine over the local store (the default), MilvusEngine (qa/milvus_engine.py) when settings.store names Milvus."""
-    if (settings.store or "faiss") == "faiss":
+    if settings.store.kind == "faiss":
         return Engine.open(settings, build_if_missing=build_if_missing, embedder=embedder)
     from qa.milvus_engine import MilvusEngine
 

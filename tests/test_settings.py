@@ -65,7 +65,16 @@ def test_malformed_values_are_one_line_errors_naming_them(env: dict[str, str]) -
 
 
 def test_flags_win_over_the_environment_and_unset_flags_keep_it() -> None:
-    s = Settings.from_env({"CITEQA_CORPUS": "env-corpus", "CITEQA_STORE": "milvus:///x.db"})
-    t = s.replace(corpus="flag-corpus", index=None, store="faiss")
-    assert (t.corpus, t.index, t.store.kind) == (Path("flag-corpus"), Path(".citeqa"), "faiss")
-    assert s.store.kind == "milvus-lite"  # frozen: the original is unchanged
+    env = {"CITEQA_CORPUS": "env-corpus", "CITEQA_INDEX": "env-index", "CITEQA_STORE": "milvus:///x.db"}
+    s = Settings.from_env(env, corpus="flag-corpus", index=None, store="faiss")
+    assert (s.corpus, s.index, s.store.kind) == (Path("flag-corpus"), Path("env-index"), "faiss")
+    t = s.replace(store="milvus://host:19530", embedder=None)
+    assert (t.store.kind, t.embedder) == ("milvus", None)
+    assert s.store.kind == "faiss"  # frozen: the original is unchanged
+
+
+def test_built_directly_from_text() -> None:
+    s = Settings(corpus="docs", index="ix", store="milvus://data/store.db")  # type: ignore[arg-type]
+    assert (s.corpus, s.index, s.store) == (Path("docs"), Path("ix"), StoreAddress("milvus-lite", "data/store.db"))
+    with pytest.raises(CiteqaError):
+        Settings(store="nowhere")  # type: ignore[arg-type]
