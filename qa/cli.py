@@ -74,9 +74,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         bar = _ProgressBar("doc", args.quiet)
         counts, embedded, warnings = milvus_sync(settings, embedder, spec, bar, force=args.force)
         bar.close()
-        if not counts["documents"]:  # one line: it names the files that are there
-            raise CiteqaError(_no_documents(settings.corpus))
         _warn(warnings)
+        if not counts["documents"]:
+            raise CiteqaError(_no_documents(settings.corpus))
         print(f"indexed {counts['documents']} documents, {counts['chunks']} passages "
               f"({len(embedded)} documents embedded) into Milvus {spec.redacted()} in {time.perf_counter() - t0:.1f}s")
         _summary(warnings)
@@ -86,9 +86,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     bar = _ProgressBar("doc", args.quiet)
     report = sync(settings, embedder, bar, force=args.force)
     bar.close()
-    if not report.documents:  # one line: it names the files that are there
-        raise CiteqaError(_no_documents(settings.corpus))
     _warn(report.warnings)
+    if not report.documents:
+        raise CiteqaError(_no_documents(settings.corpus))
     removed = f", {len(report.removed)} removed" if report.removed else ""
     print(
         f"indexed {report.documents} documents, {report.chunks} passages "
