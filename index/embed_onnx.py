@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from index.embed import Embedder, model_dir, register_backend, weights_sha256
+from index.embed import Embedder, model_dir, weights_sha256
+from index.settings import Settings, offline_libraries
 
 MAX_TOKENS = 256
 EXPORT_VERSION = 1  # bump when the exported graph changes: old cache folders are then ignored
@@ -30,8 +31,7 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def cache_root() -> Path:
-    base = os.environ.get("CITEQA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citeqa")
-    return Path(base) / "onnx"
+    return Settings.from_env().cache / "onnx"
 
 
 def onnx_path(quantized: bool) -> Path:
@@ -43,16 +43,14 @@ def onnx_path(quantized: bool) -> Path:
 
 def _export_float(dest: Path) -> None:
     """Trace the transformer plus pooling into ONNX (imports torch: only ever runs on a cache miss)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    offline_libraries()
     import warnings
 
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     class Pooled(torch.nn.Module):
         def __init__(self, encoder: Any) -> None:
@@ -135,7 +133,7 @@ class OnnxEmbedder(Embedder):
         opts = ort.SessionOptions()
         # One thread per call, and calls in parallel (a pool in `embed`, concurrent requests in a server): on
         # 2 shared cores a 2-thread call waited on its spinning partner, 2x slower per query (docs/BENCHMARKS.md).
-        self.workers = max(1, int(os.environ.get("CITEQA_THREADS") or os.cpu_count() or 1))
+        self.workers = Settings.from_env().threads or os.cpu_count() or 1
         opts.intra_op_num_threads = threads or 1
         opts.inter_op_num_threads = 1
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -202,5 +200,9 @@ class OnnxEmbedder(Embedder):
         return {**super().identity(), "weights_sha256": weights_sha256(str(model_dir() / "model.safetensors"))}
 
 
-register_backend("onnx", lambda: OnnxEmbedder(quantized=False))
-register_backend("onnx-int8", lambda: OnnxEmbedder(quantized=True))
+def onnx_float() -> OnnxEmbedder:  # index.embed.BACKENDS["onnx"]
+    return OnnxEmbedder(quantized=False)
+
+
+def onnx_int8() -> OnnxEmbedder:  # index.embed.BACKENDS["onnx-int8"]
+    return OnnxEmbedder(quantized=True)
