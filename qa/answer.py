@@ -12,14 +12,16 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from index.embed import Embedder
 from index.errors import BadQuestion
-from index.lexical import terms
 from index.model import Index
+from index.store import SentenceRecord
+from qa import confidence as calibration
+from qa.choose import Choice, ChooseConfig, choose
 from qa.followup import Context, contextualize
 from qa.retrieve import Hit, RetrievalConfig, retrieve
+from qa.spelling import Spelling, correct
+from qa.vocabulary import index_vocabulary
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
@@ -27,12 +29,11 @@ MAX_TOP_K = 50
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    # Tuned on tests/gold (71 questions; see docs/QUALITY.md for how, and the overfitting caveat).
     depth: int = 5  # sentences of this many top passages compete for the answer
-    w_coverage: float = 0.75  # weight of the idf-weighted share of question terms found in the sentence
-    w_rank: float = 0.1  # bonus for the sentence's passage rank: w_rank / (1 + rank)
-    min_words: int = 4
-    threshold: float = 0.735  # confidence (the chosen sentence's score) below which citeqa abstains
+    choice: ChooseConfig = field(default_factory=ChooseConfig)
+    # confidence (a calibrated probability, qa/confidence.json) below which citeqa abstains; None: the fitted one
+    threshold: float | None = None
+    spelling: bool = True  # correct misspelled question words against the corpus vocabulary
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class AnswerSentence:
     end: int
     score: float
     passage_rank: int
+    span: tuple[int, int] | None = None  # the answer phrase, document offsets inside [start, end)
 
 
 @dataclass(frozen=True)
@@ -69,17 +71,29 @@ class Answer:
     threshold: float
     context: Context
     timings_ms: dict[str, float] = field(default_factory=dict)
+    spelling: Spelling | None = None
+    features: dict[str, float] = field(default_factory=dict)  # what the confidence model read
+
+    @property
+    def confidence_label(self) -> str:
+        return calibration.label(self.confidence)
 
     def to_dict(self) -> dict[str, Any]:
         a = self.answer
+        span = None
+        if a is not None and a.span is not None:
+            span = {"text": a.text[a.span[0] - a.start : a.span[1] - a.start], "start": a.span[0], "end": a.span[1]}
         return {
             "question": self.question,
             "answer": None
             if a is None
-            else {"text": a.text, "doc_id": a.doc_id, "title": a.title, "start": a.start, "end": a.end, "score": a.score},
+            else {"text": a.text, "doc_id": a.doc_id, "title": a.title, "start": a.start, "end": a.end, "score": a.score,
+                  "span": span},
             "answered": a is not None,
             "confidence": round(self.confidence, 4),
+            "confidence_label": self.confidence_label,
             "threshold": self.threshold,
+            "spelling": None if self.spelling is None else self.spelling.to_dict(),
             "passages": [
                 {
                     **{k: v for k, v in asdict(p).items() if k != "highlight"},
@@ -104,34 +118,18 @@ def validate(question: str, top_k: int) -> str:
     return q
 
 
-def _coverage(weights: dict[str, float], text_terms: set[str]) -> float:
-    """idf-weighted share of the question's terms present: {"quetzal": 5.0, "guatemala": 0.2} and a text with
-    only "guatemala" -> 0.04."""
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in text_terms) / total if total else 0.0
-
-
-def pick_sentence(
-    index: Index, hits: list[Hit], qvec: np.ndarray, query: str, cfg: AnswerConfig
-) -> tuple[int, int, float] | None:
-    """(sentence row, passage rank, score) of the best answer sentence, or None when there is no candidate.
-    score = cosine(sentence, question) + w_coverage * coverage(sentence) + w_rank / (1 + passage rank)"""
-    weights = {t: index.lexical.idf(t) for t in set(terms(query, question=True))}
-    best: tuple[int, int, float] | None = None
-    seen: set[int] = set()
-    for rank, hit in enumerate(hits[: cfg.depth]):
+def index_candidates(index: Index, hits: list[Hit]) -> list[tuple[int, SentenceRecord]]:
+    """(passage rank, sentence) for every sentence of the given passages, in rank then document order."""
+    out = []
+    for rank, hit in enumerate(hits):
         c = index.chunks[hit.row]
+        doc = index.documents[c.doc_id]
+        s0 = index.spans[c.doc_id].s0
         for srow in range(c.s0, c.s1):
             s = index.sentences[srow]
-            text = index.sentence_text(srow)
-            if srow in seen or s.heading or len(text.split()) < cfg.min_words:
-                continue
-            seen.add(srow)
-            score = float(index.sentence_vectors[srow] @ qvec) + cfg.w_coverage * _coverage(weights, set(terms(text)))
-            score += cfg.w_rank / (1 + rank)
-            if best is None or score > best[2]:
-                best = (srow, rank, score)
-    return best
+            out.append((rank, SentenceRecord(s.doc_id, srow - s0, s.start, s.end, doc.text[s.start : s.end], s.heading,
+                                             index.sentence_vectors[srow])))
+    return out
 
 
 def answer(
@@ -146,23 +144,32 @@ def answer(
 ) -> Answer:
     cfg = config or AnswerConfig()
     question = validate(question, top_k)
-    ctx = contextualize(question, history)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    spelling = correct(question, index_vocabulary(index)) if cfg.spelling else None
+    ctx = contextualize(spelling.searched_for if spelling else question, history)
+    timings["spelling"] = (time.perf_counter() - t0) * 1000
     qvec = embedder.embed_one(ctx.query) if embedder is not None else None
-    timings["embed"] = (time.perf_counter() - t0) * 1000
+    timings["embed"] = (time.perf_counter() - t0) * 1000 - timings["spelling"]
     hits = retrieve(ctx.query, index, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings)
     t1 = time.perf_counter()
     # The answer comes from a returned passage, so its citation always resolves in the response.
     shown = hits[: min(top_k, cfg.depth)]
-    picked = pick_sentence(index, shown, qvec, ctx.focus or ctx.query, cfg) if qvec is not None else None
-    confidence = picked[2] if picked else 0.0
+    picked: Choice | None = None
+    if qvec is not None:
+        cands = index_candidates(index, shown)
+        picked = choose(ctx.focus or ctx.query, qvec, cands, lambda ts: {t: index.lexical.idf(t) for t in ts}, cfg.choice)
+    features: dict[str, float] = {}
+    confidence = 0.0
+    if picked is not None:
+        features = {**picked.features, "top_dense": float(hits[0].scores.get("dense", 0.0)) if hits else 0.0}
+        confidence = calibration.probability(features)
+    threshold = cfg.threshold if cfg.threshold is not None else calibration.threshold()
     sentence = None
-    if picked and confidence >= cfg.threshold:
-        srow, rank, score = picked
-        s = index.sentences[srow]
-        doc = index.documents[s.doc_id]
-        sentence = AnswerSentence(doc.text[s.start : s.end], s.doc_id, doc.title, s.start, s.end, round(score, 6), rank + 1)
+    if picked is not None and confidence >= threshold:
+        doc = index.documents[picked.doc_id]
+        sentence = AnswerSentence(doc.text[picked.start : picked.end], picked.doc_id, doc.title, picked.start, picked.end,
+                                  round(picked.score, 6), picked.passage_rank + 1, picked.span)
     passages = []
     for rank, h in enumerate(hits[:top_k], start=1):
         doc = index.documents[h.doc_id]
@@ -175,4 +182,4 @@ def answer(
         )
     timings["answer"] = (time.perf_counter() - t1) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
-    return Answer(question, sentence, passages, confidence, cfg.threshold, ctx, timings)
+    return Answer(question, sentence, passages, confidence, threshold, ctx, timings, spelling, features)

@@ -1,0 +1,50 @@
+"""Answer features -> the probability that the answer is right, and that probability in words.
+
+    probability({"cos": 0.62, "coverage": 0.8, "typed": 1, "type_found": 1, ...}) -> 0.87
+    label(0.87) -> "likely"
+
+A logistic model over a few features of the chosen sentence, fitted by `bench/calibrate.py` on the dev halves
+of both gold sets (label: the answer sentence covers the gold evidence; an unanswerable question's answer is
+always wrong) and stored in `qa/confidence.json` with the threshold chosen on the same dev halves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+MODEL_FILE = Path(__file__).with_name("confidence.json")
+FEATURES = ("cos", "coverage", "typed_found", "typed_missing", "top_dense", "margin", "unseen", "passage_coverage")
+LIKELY, UNLIKELY = 0.6, 0.3  # "likely" at or above 0.6; "unlikely" below 0.3; "uncertain" between
+
+
+def vector(features: dict[str, float]) -> list[float]:
+    """The model's inputs: cosine and coverage of the sentence, whether a typed question's phrase kind was found
+    in it (or not), the best passage's dense score, the chosen sentence's lead over the runner-up, and the idf
+    share of the question's terms that no document holds."""
+    typed, found = features.get("typed", 0.0), features.get("type_found", 0.0)
+    return [features.get("cos", 0.0), features.get("coverage", 0.0), typed * found, typed * (1.0 - found),
+            features.get("top_dense", 0.0), features.get("margin", 0.0), features.get("unseen", 0.0),
+            features.get("passage_coverage", 0.0)]
+
+
+@lru_cache(maxsize=1)
+def model() -> dict[str, Any]:
+    return json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+
+
+def probability(features: dict[str, float], params: dict[str, Any] | None = None) -> float:
+    p = params or model()
+    z = p["intercept"] + sum(w * x for w, x in zip(p["weights"], vector(features)))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def threshold() -> float:
+    return float(model()["threshold"])
+
+
+def label(prob: float) -> str:
+    return "likely" if prob >= LIKELY else ("uncertain" if prob >= UNLIKELY else "unlikely")
