@@ -9,6 +9,8 @@
 3. Choose the threshold on the same dev half: the highest probability that still answers >= 95% of the
    answerable dev questions, which abstains on as many unanswerable ones as that allows.
 The test halves are never read here. `--write` stores the weights and threshold in qa/confidence.json.
+`--select` prints the two-fold cross-validation (within dev, folds by id // 2 parity) of candidate feature sets
+that chose qa.confidence.FEATURES: the lowest Brier score among the sets that include `typed_missing`.
 """
 
 from __future__ import annotations
@@ -78,6 +80,41 @@ def choose_threshold(probs: np.ndarray, answerable: np.ndarray) -> float:
     return float(best)
 
 
+CANDIDATE_FEATURES = ("cos", "coverage", "margin", "passage_coverage", "typed_missing", "typed_found", "top_dense", "unseen")
+
+
+def cross_validate(dev: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, float]:
+    """Two folds within dev: fit and threshold on one, measure on the other; answered, abstained, Brier."""
+    import re
+
+    from qa import confidence
+
+    def x_of(rs: list[dict[str, Any]]) -> np.ndarray:
+        derived = [{**r["features"], "typed_missing": r["features"].get("typed", 0.0) * (1 - r["features"].get("type_found", 0.0)),
+                    "typed_found": r["features"].get("typed", 0.0) * r["features"].get("type_found", 0.0)} for r in rs]
+        return np.array([[d.get(n, 0.0) for n in names] for d in derived], dtype=np.float64)
+
+    def fold(r: dict[str, Any]) -> int:
+        m = re.search(r"(\d+)$", r["id"])
+        return (int(m.group(1)) // 2) % 2 if m else 0
+
+    answered = abstained = n_ans = n_un = 0
+    brier = 0.0
+    for k in (0, 1):
+        train, held = [r for r in dev if fold(r) != k], [r for r in dev if fold(r) == k]
+        b, w = fit(x_of(train), np.array([1.0 if r["hit"] else 0.0 for r in train]))
+        p_train = 1.0 / (1.0 + np.exp(-(b + x_of(train) @ w)))
+        t = choose_threshold(p_train, np.array([r["answerable"] for r in train]))
+        p = 1.0 / (1.0 + np.exp(-(b + x_of(held) @ w)))
+        a = np.array([r["answerable"] for r in held])
+        y = np.array([1.0 if r["hit"] else 0.0 for r in held])
+        answered += int((p[a] >= t).sum())
+        abstained += int((p[~a] < t).sum())
+        n_ans, n_un = n_ans + int(a.sum()), n_un + int((~a).sum())
+        brier += float(((p - y) ** 2).sum())
+    return {"answered": answered / n_ans, "abstained": abstained / n_un, "brier": brier / len(dev)}
+
+
 def main(argv: list[str] | None = None) -> int:
     from index.embed import load_embedder
     from qa import confidence
@@ -87,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help="store the fit in qa/confidence.json")
     ap.add_argument("--cache", default="/tmp/citeqa-calibrate", help="where the gold corpora are indexed")
     ap.add_argument("--rows", help="also write the per-question rows (JSON) here")
+    ap.add_argument("--select", action="store_true", help="print the cross-validated feature-set comparison")
     args = ap.parse_args(argv)
     embedder = load_embedder()
     rows: list[dict[str, Any]] = []
@@ -96,6 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows:
         Path(args.rows).write_text(json.dumps(rows, indent=1), encoding="utf-8")
     dev = [r for r in rows if r["split"] == "dev"]
+    if args.select:
+        import itertools
+
+        for n in range(1, 4):
+            for extra in itertools.combinations(CANDIDATE_FEATURES[3:], n):
+                names = ("cos", "coverage", "margin", *extra)
+                cv = cross_validate(dev, names)
+                print(f"{'+'.join(names):60} answered {cv['answered']:.3f} abstained {cv['abstained']:.3f} "
+                      f"Brier {cv['brier']:.4f}", file=sys.stderr)
     x = np.array([confidence.vector(r["features"]) for r in dev], dtype=np.float64)
     y = np.array([1.0 if r["hit"] else 0.0 for r in dev])
     intercept, weights = fit(x, y)

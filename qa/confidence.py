@@ -17,18 +17,19 @@ from pathlib import Path
 from typing import Any
 
 MODEL_FILE = Path(__file__).with_name("confidence.json")
-FEATURES = ("cos", "coverage", "typed_found", "typed_missing", "top_dense", "margin", "unseen", "passage_coverage")
+# Chosen on the dev halves by two-fold cross-validation (lowest Brier score among the sets that include the
+# typed-phrase evidence); see bench/calibrate.py and docs/QUALITY.md.
+FEATURES = ("cos", "coverage", "margin", "typed_missing")
 LIKELY, UNLIKELY = 0.6, 0.3  # "likely" at or above 0.6; "unlikely" below 0.3; "uncertain" between
 
 
 def vector(features: dict[str, float]) -> list[float]:
-    """The model's inputs: cosine and coverage of the sentence, whether a typed question's phrase kind was found
-    in it (or not), the best passage's dense score, the chosen sentence's lead over the runner-up, and the idf
-    share of the question's terms that no document holds."""
-    typed, found = features.get("typed", 0.0), features.get("type_found", 0.0)
-    return [features.get("cos", 0.0), features.get("coverage", 0.0), typed * found, typed * (1.0 - found),
-            features.get("top_dense", 0.0), features.get("margin", 0.0), features.get("unseen", 0.0),
-            features.get("passage_coverage", 0.0)]
+    """The model's inputs, in FEATURES order, from the features `choose` reports (cos, coverage, margin, typed,
+    type_found, passage_coverage, unseen, ...): the sentence's cosine with the question, its idf-weighted coverage
+    of the question's terms, its lead over the runner-up sentence, and 1 when the question is typed (when, how
+    much, who, ...) but no phrase of that kind was found among the candidate sentences."""
+    derived = {**features, "typed_missing": features.get("typed", 0.0) * (1.0 - features.get("type_found", 0.0))}
+    return [float(derived.get(name, 0.0)) for name in FEATURES]
 
 
 @lru_cache(maxsize=1)

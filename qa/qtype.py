@@ -20,7 +20,9 @@ from dataclasses import dataclass
 class QType:
     kind: str | None
     noun: str | None = None  # "which/what <noun>": the noun, e.g. "company", "license"
-    unit: str | None = None  # quantities: "money" (how much ... cost), "count" (how many <noun>), "duration" (how long)
+    unit: str | None = None  # quantities: "money" (how much ... cost), "count" (how many <noun>), "duration" (how long),
+    # "measure" (how deep/far/high/tall/wide, how long is)
+    counted: tuple[str, ...] = ()  # "how many lead service lines" -> the words counted: ("lead", "service", "lines")
 
 
 _NOUN_KINDS = {
@@ -60,13 +62,15 @@ def _noun_type(words: list[str]) -> QType | None:
 
 
 _MONEY = re.compile(r"\b(?:cost|costs|money|pay|paid|spend|spent|price|budget|fund|funds|invest|invests|worth|charge|fee|"
-                    r"salary|dollars|euros|grant|promised|raise|raised)\b")
+                    r"fees|salary|dollars|euros|grant|promised|raise|raised|tuition|rent|bill|bills|tax|taxes|wage|wages)\b")
 _TIME_UNITS = re.compile(r"^(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)$")
 
 
 def _unit(q: str) -> str | None:
     """"how much will the hub cost" -> "money"; "how many students" -> "count"; "how long did it take" -> "duration"."""
-    if re.search(r"\bhow\s+long\b", q) and not re.search(r"\bhow\s+long\s+is\b", q):
+    if re.search(r"\bhow\s+(?:deep|far|high|tall|wide)\b|\bhow\s+long\s+(?:is|are)\b", q):
+        return "measure"
+    if re.search(r"\bhow\s+long\b", q):
         return "duration"
     m = re.search(r"\bhow\s+many\s+(\w+)", q)
     if m:
@@ -76,12 +80,26 @@ def _unit(q: str) -> str | None:
     return None
 
 
+def _counted(q: str) -> tuple[str, ...]:
+    """The words after "how many" up to the verb: "how many lead service lines are left" -> lead, service, lines."""
+    m = re.search(r"\bhow\s+many\s+(.*)", q)
+    out: list[str] = []
+    for w in (m.group(1).split() if m else [])[:4]:
+        if w in _AUX or w in ("of", "in", "on", "at", "for", "to", "does", "did", "do"):
+            break
+        out.append(w)
+    return tuple(out)
+
+
 def question_type(question: str) -> QType:
     q = " ".join(question.lower().replace("’", "'").split())
     q = q.rstrip("?.! ")
     for pattern, kind in _RULES:
         if pattern.search(q):
-            return QType(kind, unit=_unit(q) if kind == "quantity" else None)
+            if kind != "quantity":
+                return QType(kind)
+            unit = _unit(q)
+            return QType(kind, unit=unit, counted=_counted(q) if unit == "count" else ())
     m = _COPULA.match(q)  # "what is the population of ...", "what was Luis Prieto's salary"
     if m:
         return _noun_type(m.group(1).split()[:5]) or QType(None)

@@ -113,7 +113,10 @@ _FINDERS: dict[str, Callable[[str], list[tuple[int, int]]]] = {
 
 _MONEY = re.compile(r"[$€£¥]|\b(?:dollars?|euros?|pounds?|cents?)\b", re.IGNORECASE)
 _DURATION = re.compile(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?)\b", re.IGNORECASE)
+_MEASURE = re.compile(r"\b(?:miles?|kilometres?|kilometers?|km|metres?|meters?|m|feet|foot|ft|inches|centimetres?|"
+                      r"centimeters?|cm|millimetres?|mm|yards?)\b", re.IGNORECASE)
 _UNIT_FILTERS: dict[str, Callable[[str], bool]] = {
+    "measure": lambda p: bool(_MEASURE.search(p)),
     "money": lambda p: bool(_MONEY.search(p)),
     "duration": lambda p: bool(_DURATION.search(p)),
     "count": lambda p: not _MONEY.search(p) and not _DURATION.search(p) and "%" not in p and "percent" not in p.lower(),
@@ -126,7 +129,25 @@ def typed_phrases(text: str, qtype: QType) -> list[tuple[int, int]]:
         return []
     found = phrases(text, qtype.kind)
     keep = _UNIT_FILTERS.get(qtype.unit or "")
-    return [(s, e) for s, e in found if keep(text[s:e])] if keep else found
+    if keep:
+        found = [(s, e) for s, e in found if keep(text[s:e])]
+    if qtype.counted:  # "how many employees": a number that counts something else ("48,200 residents") does not answer
+        asked = set(terms(" ".join(qtype.counted)))
+        found = [(s, e) for s, e in found if _counts(text, e, asked)]
+    if qtype.kind == "name":  # who/which company: a place name ("at the Riverbend County Building") does not answer
+        found = [(s, e) for s, e in found if not _PLACE_BEFORE.search(text[max(0, s - 12) : s])]
+    return found
+
+
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|into|across|along)\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+def _counts(text: str, end: int, asked: set[str]) -> bool:
+    """True when the number ending at `end` counts the asked thing, or counts nothing named ("1,312 of you")."""
+    after = re.findall(r"[A-Za-z][\w'-]*", text[end : end + 40])[:3]
+    if not after or after[0].lower() in ("of", "in", "on", "at", "by", "to", "and", "or", "are", "is", "were", "was"):
+        return True
+    return any(set(terms(w)) & asked for w in after)
 
 
 def phrases(text: str, kind: str) -> list[tuple[int, int]]:

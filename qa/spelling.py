@@ -90,7 +90,9 @@ class _Table:
 
     def __init__(self, vocabulary: Mapping[str, int]) -> None:
         # common English words count as the most frequent: "wat" -> "what", not "way"
-        self.freq: dict[str, int] = {w: n for w, n in vocabulary.items() if w.isalpha()} | {w: 10**9 for w in COMMON if w.isalpha()}
+        # common English words count as the most frequent, question words above all: "wat" -> "what", not "was"
+        common = {w: 2 * 10**9 if w in _QUESTION_WORDS else 10**9 for w in COMMON if w.isalpha()}
+        self.freq: dict[str, int] = {w: n for w, n in vocabulary.items() if w.isalpha()} | common
         self.stems = {t for w in self.freq for t in terms(w)}
         self.keys: dict[str, set[str]] = {}
         for w in self.freq:

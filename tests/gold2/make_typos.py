@@ -28,7 +28,7 @@ def misspell(word: str, rng: random.Random) -> str:
 
 def variant(qid: str, question: str) -> str:
     rng = random.Random(int(hashlib.sha256(qid.encode()).hexdigest(), 16))
-    words = [m for m in re.finditer(r"[A-Za-z]{5,}", question)]
+    words = list(re.finditer(r"[A-Za-z]{5,}", question)) or list(re.finditer(r"[A-Za-z]{4,}", question))
     picked = sorted(rng.sample(words, min(2, len(words))), key=lambda m: m.start())
     out, at = [], 0
     for m in picked:
