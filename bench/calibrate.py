@@ -87,7 +87,6 @@ def cross_validate(dev: list[dict[str, Any]], names: tuple[str, ...]) -> dict[st
     """Two folds within dev: fit and threshold on one, measure on the other; answered, abstained, Brier."""
     import re
 
-    from qa import confidence
 
     def x_of(rs: list[dict[str, Any]]) -> np.ndarray:
         derived = [{**r["features"], "typed_missing": r["features"].get("typed", 0.0) * (1 - r["features"].get("type_found", 0.0)),
