@@ -27,7 +27,8 @@ class QType:
 
 _NOUN_KINDS = {
     "date": "year years date dates day days month months time times decade century deadline".split(),
-    "quantity": ("number numbers amount amounts cost costs price prices budget share percentage percent proportion "
+    "quantity": ("number numbers amount amounts cost costs price prices budget share percentage percent proportion gdp "
+                 "revenue income value tuition rent wage wages "
                  "rate rates total size population count level levels figure figures sum fee fees salary height "
                  "length width depth distance weight capacity score vote votes rank ranking temperature speed").split(),
     "name": ("company companies firm firms organisation organization agency agencies person people member members "
@@ -49,6 +50,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(?:who|whom|whose)\b|\bwho\s+(?:is|was|are|were|did|does|will)\b|\bby\s+whom\b"), "name"),
     (re.compile(r"^where\b|\bwhere\s+(?:is|was|are|were|did|does|do|will|can)\b|\bfrom\s+where\b"), "place"),
 ]
+_PREPOSITIONS = set("of in for at on to by with from that which who about under over between during".split())
+_MONEY_NOUNS = set("cost costs price prices budget salary fee fees gdp revenue income value tuition rent wage wages".split())
 _AUX = set("is was are were will would can could do does did has have had should must may might".split())
 _COPULA = re.compile(r"^(?:what|which)\s+(?:is|was|are|were|will\s+be|'s)\s+(.*)$")
 
@@ -100,9 +103,17 @@ def question_type(question: str) -> QType:
                 return QType(kind)
             unit = _unit(q)
             return QType(kind, unit=unit, counted=_counted(q) if unit == "count" else ())
-    m = _COPULA.match(q)  # "what is the population of ...", "what was Luis Prieto's salary"
+    m = _COPULA.match(q)  # "what is the population of ...", "what was Luis Prieto's salary": the head noun decides
     if m:
-        return _noun_type(m.group(1).split()[:5]) or QType(None)
+        phrase: list[str] = []
+        for w in m.group(1).split():
+            if w in _PREPOSITIONS:
+                break
+            phrase.append(w)
+        found = _noun_type(phrase[-1:]) if phrase else None
+        if found and found.noun in _MONEY_NOUNS:
+            return QType("quantity", found.noun, unit="money")
+        return found or QType(None)
     words = q.split()
     if words and words[0] in ("which", "what") and len(words) > 1 and words[1] not in _AUX:
         found = _noun_type(words[1:4])

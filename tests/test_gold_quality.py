@@ -7,7 +7,7 @@ Floors sit one or two questions below what the test halves measured when they we
     gold  test: Recall@5 0.957 (22/23), MRR@10 0.789, answer hit 0.609, unanswerable abstained 0.8 (4/5),
                 answerable answered 0.793 (23/29), misspelled Recall@5 0.913
     gold2 test: Recall@1 0.935 (29/31), Recall@5 1.0, answer hit 0.742, span exact match 0.741 (20/27 typed),
-                unanswerable abstained 0.417 (5/12), answerable answered 0.968 (30/31), misspelled Recall@5 1.0
+                unanswerable abstained 0.5 (6/12), answerable answered 0.968 (30/31), misspelled Recall@5 1.0
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_typed_questions_get_the_exact_phrase(gold2: dict) -> None:
 def test_abstention_separates_answerable_from_unanswerable(gold: dict, gold2: dict) -> None:
     assert gold["test"]["unanswerable_abstained"] >= 0.6
     assert gold["test"]["answerable_answered"] >= 0.72
-    assert gold2["test"]["unanswerable_abstained"] >= 0.33
+    assert gold2["test"]["unanswerable_abstained"] >= 0.41
     assert gold2["test"]["answerable_answered"] >= 0.93
 
 
