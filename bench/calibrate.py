@@ -35,8 +35,7 @@ def engine_for(corpus: Path, index: Path, embedder: Any) -> Any:
     from qa.engine import Engine, Settings, sync
 
     settings = Settings(corpus=corpus, index=index)
-    sync(settings, embedder)
-    return Engine.open(settings, embedder=embedder)
+    return Engine.open(settings, embedder=embedder, store=sync(settings, embedder).store)
 
 
 def collect(engine: Any, gold: list[Any]) -> list[dict[str, Any]]:

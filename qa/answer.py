@@ -1,9 +1,11 @@
 """Question -> Answer: ranked passages with citations, the single best answer sentence, or an abstention.
 
-`answer(question, index, embedder, top_k)` -> Answer. The answer sentence is chosen among the sentences of
-the top passages by its similarity to the question, how many of the question's key terms it contains, and
-its passage's rank. When the best evidence is below the calibrated threshold, `answer` is None and the
-passages are still returned.
+`answer(question, store, embedder, top_k)` -> Answer, reading only through the Store: the passages and the
+head's sentences come with the hits (qa/retrieve.py), idf from `store.idf`, the corpus words for spelling from
+`store.vocabulary()`. Misspelled question words are corrected first (qa/spelling.py); the answer sentence and
+its phrase are chosen among the sentences of the top passages (qa/choose.py); `confidence` is the calibrated
+probability that it is right (qa/confidence.py). Below the threshold, `answer` is None and the passages are
+still returned.
 """
 
 from __future__ import annotations
@@ -14,14 +16,12 @@ from typing import Any
 
 from index.embed import Embedder
 from index.errors import BadQuestion
-from index.model import Index
-from index.store import SentenceRecord
+from index.store import SentenceRecord, Store
 from qa import confidence as calibration
 from qa.choose import Choice, ChooseConfig, choose
 from qa.followup import Context, contextualize
 from qa.retrieve import Hit, RetrievalConfig, retrieve
 from qa.spelling import Spelling, correct
-from qa.vocabulary import index_vocabulary
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
@@ -118,23 +118,17 @@ def validate(question: str, top_k: int) -> str:
     return q
 
 
-def index_candidates(index: Index, hits: list[Hit]) -> list[tuple[int, SentenceRecord]]:
+def candidates(store: Store, hits: list[Hit]) -> list[tuple[int, SentenceRecord]]:
     """(passage rank, sentence) for every sentence of the given passages, in rank then document order."""
-    out = []
-    for rank, hit in enumerate(hits):
-        c = index.chunks[hit.row]
-        doc = index.documents[c.doc_id]
-        s0 = index.spans[c.doc_id].s0
-        for srow in range(c.s0, c.s1):
-            s = index.sentences[srow]
-            out.append((rank, SentenceRecord(s.doc_id, srow - s0, s.start, s.end, doc.text[s.start : s.end], s.heading,
-                                             index.sentence_vectors[srow])))
-    return out
+    missing = [h.row for h in hits if h.sentences is None]
+    fetched = store.sentences(missing) if missing else {}
+    return [(rank, s) for rank, h in enumerate(hits)
+            for s in (h.sentences if h.sentences is not None else fetched.get(h.row, []))]
 
 
 def answer(
     question: str,
-    index: Index,
+    store: Store,
     embedder: Embedder | None,
     top_k: int = 5,
     doc_ids: list[str] | None = None,
@@ -146,19 +140,18 @@ def answer(
     question = validate(question, top_k)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    spelling = correct(question, index_vocabulary(index)) if cfg.spelling else None
+    spelling = correct(question, store.vocabulary()) if cfg.spelling else None
     ctx = contextualize(spelling.searched_for if spelling else question, history)
     timings["spelling"] = (time.perf_counter() - t0) * 1000
     qvec = embedder.embed_one(ctx.query) if embedder is not None else None
     timings["embed"] = (time.perf_counter() - t0) * 1000 - timings["spelling"]
-    hits = retrieve(ctx.query, index, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings)
+    hits = retrieve(ctx.query, store, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings)
     t1 = time.perf_counter()
     # The answer comes from a returned passage, so its citation always resolves in the response.
     shown = hits[: min(top_k, cfg.depth)]
     picked: Choice | None = None
     if qvec is not None:
-        cands = index_candidates(index, shown)
-        picked = choose(ctx.focus or ctx.query, qvec, cands, lambda ts: {t: index.lexical.idf(t) for t in ts}, cfg.choice)
+        picked = choose(ctx.focus or ctx.query, qvec, candidates(store, shown), store.idf, cfg.choice)
     features: dict[str, float] = {}
     confidence = 0.0
     if picked is not None:
@@ -167,18 +160,21 @@ def answer(
     threshold = cfg.threshold if cfg.threshold is not None else calibration.threshold()
     sentence = None
     if picked is not None and confidence >= threshold:
-        doc = index.documents[picked.doc_id]
-        sentence = AnswerSentence(doc.text[picked.start : picked.end], picked.doc_id, doc.title, picked.start, picked.end,
-                                  round(picked.score, 6), picked.passage_rank + 1, picked.span)
+        # The text comes from the passage that holds it: one sentence, or an antecedent and its sentence verbatim.
+        holder = shown[picked.passage_rank].chunk
+        assert holder is not None and holder.start <= picked.start and picked.end <= holder.end
+        text = holder.text[picked.start - holder.start : picked.end - holder.start]
+        sentence = AnswerSentence(text, picked.doc_id, holder.title, picked.start, picked.end, round(picked.score, 6),
+                                  picked.passage_rank + 1, picked.span)
     passages = []
     for rank, h in enumerate(hits[:top_k], start=1):
-        doc = index.documents[h.doc_id]
+        c = h.chunk
+        assert c is not None
         hl = None
         if sentence and sentence.doc_id == h.doc_id and h.start <= sentence.start and sentence.end <= h.end:
             hl = (sentence.start, sentence.end)
         passages.append(
-            Passage(rank, doc.text[h.start : h.end], h.score, h.doc_id, doc.title, h.start, h.end, dict(h.scores),
-                    doc.metadata.get("date"), hl)
+            Passage(rank, c.text, h.score, h.doc_id, c.title, h.start, h.end, dict(h.scores), c.metadata.get("date"), hl)
         )
     timings["answer"] = (time.perf_counter() - t1) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
