@@ -22,18 +22,48 @@ SETS = [("gold", ROOT / "corpus", ROOT / "tests/gold"), ("gold2", ROOT / "tests/
 # Measured before this work (commit 071879d: no phrase, uncalibrated score threshold 0.735, no spelling), with
 # the same halves and onnx-int8: (set, half) -> metrics. Kept as measured, for the before/after table.
 BEFORE: dict[tuple[str, str], dict[str, float]] = {
-    ("gold", "dev"): {"recall_at_1": 0.750, "recall_at_5": 0.958, "answer_hit_rate": 0.792, "unanswerable_abstained": 0.667,
-                      "answerable_answered": 1.000, "typos_recall_at_5": 0.917},
-    ("gold", "test"): {"recall_at_1": 0.696, "recall_at_5": 0.957, "answer_hit_rate": 0.696, "unanswerable_abstained": 0.800,
-                       "answerable_answered": 0.966, "typos_recall_at_5": 0.783},
-    ("gold2", "dev"): {"recall_at_1": 0.824, "recall_at_5": 1.000, "answer_hit_rate": 0.647, "unanswerable_abstained": 0.250,
-                       "answerable_answered": 1.000, "typos_recall_at_5": 1.000},
-    ("gold2", "test"): {"recall_at_1": 0.935, "recall_at_5": 1.000, "answer_hit_rate": 0.581, "unanswerable_abstained": 0.000,
-                        "answerable_answered": 0.968, "typos_recall_at_5": 0.968},
+    ("gold", "dev"): {
+        "recall_at_1": 0.750,
+        "recall_at_5": 0.958,
+        "answer_hit_rate": 0.792,
+        "unanswerable_abstained": 0.667,
+        "answerable_answered": 1.000,
+        "typos_recall_at_5": 0.917,
+    },
+    ("gold", "test"): {
+        "recall_at_1": 0.696,
+        "recall_at_5": 0.957,
+        "answer_hit_rate": 0.696,
+        "unanswerable_abstained": 0.800,
+        "answerable_answered": 0.966,
+        "typos_recall_at_5": 0.783,
+    },
+    ("gold2", "dev"): {
+        "recall_at_1": 0.824,
+        "recall_at_5": 1.000,
+        "answer_hit_rate": 0.647,
+        "unanswerable_abstained": 0.250,
+        "answerable_answered": 1.000,
+        "typos_recall_at_5": 1.000,
+    },
+    ("gold2", "test"): {
+        "recall_at_1": 0.935,
+        "recall_at_5": 1.000,
+        "answer_hit_rate": 0.581,
+        "unanswerable_abstained": 0.000,
+        "answerable_answered": 0.968,
+        "typos_recall_at_5": 0.968,
+    },
 }
-COLUMNS = [("Recall@1", "recall_at_1"), ("Recall@5", "recall_at_5"), ("answer hit", "answer_hit_rate"),
-           ("span EM (typed)", "span_exact_match"), ("unanswerable abstained", "unanswerable_abstained"),
-           ("answerable answered", "answerable_answered"), ("misspelled Recall@5", "typos_recall_at_5")]
+COLUMNS = [
+    ("Recall@1", "recall_at_1"),
+    ("Recall@5", "recall_at_5"),
+    ("answer hit", "answer_hit_rate"),
+    ("span EM (typed)", "span_exact_match"),
+    ("unanswerable abstained", "unanswerable_abstained"),
+    ("answerable answered", "answerable_answered"),
+    ("misspelled Recall@5", "typos_recall_at_5"),
+]
 
 
 def measure(embedder: Any) -> dict[tuple[str, str], dict[str, Any]]:
@@ -46,8 +76,11 @@ def measure(embedder: Any) -> dict[tuple[str, str], dict[str, Any]]:
             engine = Engine.open(Settings(corpus=corpus, index=Path(tmp) / name), build_if_missing=True, embedder=embedder)
             report, _ = eval_report(engine, load_gold(folder / "questions.jsonl"), load_gold(folder / "typos.jsonl"))
             for half in ("dev", "test"):
-                out[(name, half)] = {**report[half], "typos_recall_at_5": report["typos"][half]["recall_at_5"],
-                                     "spelled_recall_at_5": report["typos"][half]["spelled_recall_at_5"]}
+                out[(name, half)] = {
+                    **report[half],
+                    "typos_recall_at_5": report["typos"][half]["recall_at_5"],
+                    "spelled_recall_at_5": report["typos"][half]["spelled_recall_at_5"],
+                }
             print(f"{name}: {out[(name, 'test')]}", file=sys.stderr)
     return out
 
@@ -73,8 +106,9 @@ def render(after: dict[tuple[str, str], dict[str, Any]], embedder_name: str) -> 
     for name, _, _ in SETS:
         for half in ("dev", "test"):
             for when, row in (("before", BEFORE.get((name, half), {})), ("after", after[(name, half)])):
-                cells = [f"{row[k]:.3f}" if k in row and not (k == "span_exact_match" and not row.get("typed")) else "–"
-                         for _, k in COLUMNS]
+                cells = [
+                    f"{row[k]:.3f}" if k in row and not (k == "span_exact_match" and not row.get("typed")) else "–" for _, k in COLUMNS
+                ]
                 lines.append(f"| {name} | {half} | {when} | " + " | ".join(cells) + " |")
     model = confidence.model()
     lines += [

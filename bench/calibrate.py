@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLD_SETS = [("gold", ROOT / "corpus", ROOT / "tests/gold/questions.jsonl"),
-             ("gold2", ROOT / "tests/gold2/corpus", ROOT / "tests/gold2/questions.jsonl")]
+GOLD_SETS = [
+    ("gold", ROOT / "corpus", ROOT / "tests/gold/questions.jsonl"),
+    ("gold2", ROOT / "tests/gold2/corpus", ROOT / "tests/gold2/questions.jsonl"),
+]
 ANSWERED_TARGET = 0.95
 L2 = 0.1
 
@@ -45,8 +47,15 @@ def collect(engine: Any, gold: list[Any]) -> list[dict[str, Any]]:
     eng = dataclasses.replace(engine, answering=dataclasses.replace(engine.answering, threshold=0.0))
     out = []
     for r in run_gold(eng, gold):
-        out.append({"id": r.q.id, "split": r.q.split, "answerable": r.q.answerable, "hit": bool(r.answer_hit),
-                    "features": r.extra.get("features", {})})
+        out.append(
+            {
+                "id": r.q.id,
+                "split": r.q.split,
+                "answerable": r.q.answerable,
+                "hit": bool(r.answer_hit),
+                "features": r.extra.get("features", {}),
+            }
+        )
     return out
 
 
@@ -86,10 +95,15 @@ def cross_validate(dev: list[dict[str, Any]], names: tuple[str, ...]) -> dict[st
     """Two folds within dev: fit and threshold on one, measure on the other; answered, abstained, Brier."""
     import re
 
-
     def x_of(rs: list[dict[str, Any]]) -> np.ndarray:
-        derived = [{**r["features"], "typed_missing": r["features"].get("typed", 0.0) * (1 - r["features"].get("type_found", 0.0)),
-                    "typed_found": r["features"].get("typed", 0.0) * r["features"].get("type_found", 0.0)} for r in rs]
+        derived = [
+            {
+                **r["features"],
+                "typed_missing": r["features"].get("typed", 0.0) * (1 - r["features"].get("type_found", 0.0)),
+                "typed_found": r["features"].get("typed", 0.0) * r["features"].get("type_found", 0.0),
+            }
+            for r in rs
+        ]
         return np.array([[d.get(n, 0.0) for n in names] for d in derived], dtype=np.float64)
 
     def fold(r: dict[str, Any]) -> int:
@@ -139,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             for extra in itertools.combinations(CANDIDATE_FEATURES[3:], n):
                 names = ("cos", "coverage", "margin", *extra)
                 cv = cross_validate(dev, names)
-                print(f"{'+'.join(names):60} answered {cv['answered']:.3f} abstained {cv['abstained']:.3f} "
-                      f"Brier {cv['brier']:.4f}", file=sys.stderr)
+                print(
+                    f"{'+'.join(names):60} answered {cv['answered']:.3f} abstained {cv['abstained']:.3f} Brier {cv['brier']:.4f}",
+                    file=sys.stderr,
+                )
     x = np.array([confidence.vector(r["features"]) for r in dev], dtype=np.float64)
     y = np.array([1.0 if r["hit"] else 0.0 for r in dev])
     intercept, weights = fit(x, y)
@@ -152,11 +168,19 @@ def main(argv: list[str] | None = None) -> int:
     brier = float(np.mean((probs - y) ** 2))
     print(f"dev: {len(dev)} questions ({int(answerable.sum())} answerable), {int(y.sum())} right answers", file=sys.stderr)
     print(f"weights {dict(zip(confidence.FEATURES, np.round(weights, 3)))} intercept {intercept:.3f}", file=sys.stderr)
-    print(f"threshold {threshold:.4f}: answerable answered {answered[answerable].mean():.3f}, unanswerable abstained "
-          f"{(~answered[~answerable]).mean():.3f}; Brier {brier:.4f}", file=sys.stderr)
-    model = {**params, "threshold": round(threshold, 4), "features": list(confidence.FEATURES),
-             "fitted_on": "dev halves (odd ids) of tests/gold and tests/gold2, by bench/calibrate.py",
-             "dev_questions": len(dev), "dev_brier": round(brier, 4)}
+    print(
+        f"threshold {threshold:.4f}: answerable answered {answered[answerable].mean():.3f}, unanswerable abstained "
+        f"{(~answered[~answerable]).mean():.3f}; Brier {brier:.4f}",
+        file=sys.stderr,
+    )
+    model = {
+        **params,
+        "threshold": round(threshold, 4),
+        "features": list(confidence.FEATURES),
+        "fitted_on": "dev halves (odd ids) of tests/gold and tests/gold2, by bench/calibrate.py",
+        "dev_questions": len(dev),
+        "dev_brier": round(brier, 4),
+    }
     if args.write:
         confidence.MODEL_FILE.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {confidence.MODEL_FILE}", file=sys.stderr)

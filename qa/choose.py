@@ -52,11 +52,11 @@ class Choice:
 
 def _body(text: str) -> str:
     m = _SPEAKER.match(text)
-    return text[m.end():] if m else text
+    return text[m.end() :] if m else text
 
 
 def is_question(text: str) -> bool:
-    return text.rstrip().rstrip("\"”’)").endswith("?")
+    return text.rstrip().rstrip('"”’)').endswith("?")
 
 
 def _coverage(weights: dict[str, float], text_terms: set[str]) -> float:
@@ -74,8 +74,9 @@ def _header(by_ord: dict[tuple[str, int], SentenceRecord], s: SentenceRecord) ->
     return header
 
 
-def choose(question: str, qvec: np.ndarray, candidates: Sequence[tuple[int, SentenceRecord]], idf: IdfFn,
-           cfg: ChooseConfig | None = None) -> Choice | None:
+def choose(
+    question: str, qvec: np.ndarray, candidates: Sequence[tuple[int, SentenceRecord]], idf: IdfFn, cfg: ChooseConfig | None = None
+) -> Choice | None:
     cfg = cfg or ChooseConfig()
     qtype = question_type(question)
     qterms = set(terms(question, question=True))
@@ -122,9 +123,22 @@ def choose(question: str, qvec: np.ndarray, candidates: Sequence[tuple[int, Sent
             if best is not None:
                 runner_up = max(runner_up, best.score)
             span = None if phrase is None else (s.start + phrase[0], s.start + phrase[1])
-            best = Choice(s.doc_id, start, end, rank, score, span, qtype,
-                          {"cos": cos, "coverage": eff, "typed": float(qtype.kind is not None),
-                           "type_found": float(found), "span": float(span is not None)})
+            best = Choice(
+                s.doc_id,
+                start,
+                end,
+                rank,
+                score,
+                span,
+                qtype,
+                {
+                    "cos": cos,
+                    "coverage": eff,
+                    "typed": float(qtype.kind is not None),
+                    "type_found": float(found),
+                    "span": float(span is not None),
+                },
+            )
     if best is not None:
         best.features["typed_anywhere"] = float(typed_anywhere)
         passage = set().union(*(terms(s.text) for r, s in candidates if r == best.passage_rank and s.doc_id == best.doc_id))

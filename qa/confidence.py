@@ -34,7 +34,8 @@ def vector(features: dict[str, float]) -> list[float]:
 
 @lru_cache(maxsize=1)
 def model() -> dict[str, Any]:
-    return json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    return loaded
 
 
 def probability(features: dict[str, float], params: dict[str, Any] | None = None) -> float:

@@ -27,14 +27,18 @@ class QType:
 
 _NOUN_KINDS = {
     "date": "year years date dates day days month months time times decade century deadline".split(),
-    "quantity": ("number numbers amount amounts cost costs price prices budget share percentage percent proportion gdp "
-                 "revenue income value tuition rent wage wages "
-                 "rate rates total size population count level levels figure figures sum fee fees salary height "
-                 "length width depth distance weight capacity score vote votes rank ranking temperature speed").split(),
-    "name": ("company companies firm firms organisation organization agency agencies person people member members "
-             "architect architects contractor contractors group groups team teams official officials leader "
-             "license licence program programme name party country countries city cities author maintainer "
-             "director president mayor governor minister").split(),
+    "quantity": (
+        "number numbers amount amounts cost costs price prices budget share percentage percent proportion gdp "
+        "revenue income value tuition rent wage wages "
+        "rate rates total size population count level levels figure figures sum fee fees salary height "
+        "length width depth distance weight capacity score vote votes rank ranking temperature speed"
+    ).split(),
+    "name": (
+        "company companies firm firms organisation organization agency agencies person people member members "
+        "architect architects contractor contractors group groups team teams official officials leader "
+        "license licence program programme name party country countries city cities author maintainer "
+        "director president mayor governor minister"
+    ).split(),
     "place": "place places location locations site sites street address region area town state states".split(),
     "version": "version versions release releases".split(),
     "path": "file files folder directory path".split(),
@@ -43,10 +47,20 @@ _NOUN_KIND = {n: k for k, ns in _NOUN_KINDS.items() for n in ns}
 _PLACE_NOUNS = {"city", "cities", "country", "countries"}  # "which city" wants a place, though it is a name
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^(?:since|until|till|by)\s+when\b|^when\b|\b(?:what|which)\s+(?:year|date|day|month|time)\b"
-                r"|^by\s+what\s+(?:year|date)\b|^(?:in|on)\s+what\s+(?:year|date|day|month)\b|\bhow\s+long\s+ago\b"), "date"),
-    (re.compile(r"\bhow\s+(?:much|many|long|far|old|big|large|high|deep|often|quickly|fast|accurate|accurately)\b"
-                r"|\bby\s+how\s+much\b|\bwhat\s+(?:share|percentage|proportion|fraction|number|amount)\b"), "quantity"),
+    (
+        re.compile(
+            r"^(?:since|until|till|by)\s+when\b|^when\b|\b(?:what|which)\s+(?:year|date|day|month|time)\b"
+            r"|^by\s+what\s+(?:year|date)\b|^(?:in|on)\s+what\s+(?:year|date|day|month)\b|\bhow\s+long\s+ago\b"
+        ),
+        "date",
+    ),
+    (
+        re.compile(
+            r"\bhow\s+(?:much|many|long|far|old|big|large|high|deep|often|quickly|fast|accurate|accurately)\b"
+            r"|\bby\s+how\s+much\b|\bwhat\s+(?:share|percentage|proportion|fraction|number|amount)\b"
+        ),
+        "quantity",
+    ),
     (re.compile(r"^(?:who|whom|whose)\b|\bwho\s+(?:is|was|are|were|did|does|will)\b|\bby\s+whom\b"), "name"),
     (re.compile(r"^where\b|\bwhere\s+(?:is|was|are|were|did|does|do|will|can)\b|\bfrom\s+where\b"), "place"),
 ]
@@ -64,13 +78,15 @@ def _noun_type(words: list[str]) -> QType | None:
     return None
 
 
-_MONEY = re.compile(r"\b(?:cost|costs|money|pay|paid|spend|spent|price|budget|fund|funds|invest|invests|worth|charge|fee|"
-                    r"fees|salary|dollars|euros|grant|promised|raise|raised|tuition|rent|bill|bills|tax|taxes|wage|wages)\b")
+_MONEY = re.compile(
+    r"\b(?:cost|costs|money|pay|paid|spend|spent|price|budget|fund|funds|invest|invests|worth|charge|fee|"
+    r"fees|salary|dollars|euros|grant|promised|raise|raised|tuition|rent|bill|bills|tax|taxes|wage|wages)\b"
+)
 _TIME_UNITS = re.compile(r"^(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)$")
 
 
 def _unit(q: str) -> str | None:
-    """"how much will the hub cost" -> "money"; "how many students" -> "count"; "how long did it take" -> "duration"."""
+    """ "how much will the hub cost" -> "money"; "how many students" -> "count"; "how long did it take" -> "duration"."""
     if re.search(r"\bhow\s+(?:deep|far|high|tall|wide)\b|\bhow\s+long\s+(?:is|are)\b", q):
         return "measure"
     if re.search(r"\bhow\s+long\b", q):

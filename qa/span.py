@@ -16,8 +16,10 @@ from collections.abc import Callable
 from index.lexical import terms
 from qa.qtype import QType
 
-_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-          r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+)
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _YEAR = r"(?:1[6-9]\d\d|20\d\d)"
 _TIME = r"\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.|am|pm)"
@@ -31,16 +33,22 @@ _DATE = re.compile(
     rf"|(?:\b(?:early|late|mid)[\s-])?\b{_YEAR}s?\b"
     rf"|\b{_WEEKDAY}\b|\b{_MONTH}\b(?!\s+\d)|\b{_TIME}"
 )
-_NUMWORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|twenty|"
-            r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|dozen|a\s+dozen|half|a\s+third|a\s+quarter)")
+_NUMWORD = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|twenty|"
+    r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|dozen|a\s+dozen|half|a\s+third|a\s+quarter)"
+)
 _NUM = r"\d+(?:[.,]\d+)*"
 _SCALE = r"(?:\s+(?:thousand|million|billion|trillion))?"
-_UNIT = (r"(?:percent|per\s+cent|%|(?:square\s+)?(?:miles?|kilometres?|kilometers?|km|metres?|meters?|feet|foot|"
-         r"centimetres?|centimeters?|cm|millimetres?|mm|inches|gallons?|litres?|liters?|tons?|tonnes?|kg|kilograms?|"
-         r"pounds?|grams?|milligrams?|mg|MB|GB|TB|KB|ms|seconds?|minutes?|hours?|days?|working\s+days|weeks?|months?|"
-         r"years?|degrees?|acres?|hectares?)(?:\s+per\s+\w+(?:\s+a\s+\w+)?|\s+a\s+(?:day|week|month|year))?)")
-_QUALIFIER = (r"(?:(?:about|around|roughly|nearly|almost|approximately|more\s+than|less\s+than|over|under|up\s+to|"
-              r"within|some|at\s+least)\s+)?")
+_UNIT = (
+    r"(?:percent|per\s+cent|%|(?:square\s+)?(?:miles?|kilometres?|kilometers?|km|metres?|meters?|feet|foot|"
+    r"centimetres?|centimeters?|cm|millimetres?|mm|inches|gallons?|litres?|liters?|tons?|tonnes?|kg|kilograms?|"
+    r"pounds?|grams?|milligrams?|mg|MB|GB|TB|KB|ms|seconds?|minutes?|hours?|days?|working\s+days|weeks?|months?|"
+    r"years?|degrees?|acres?|hectares?)(?:\s+per\s+\w+(?:\s+a\s+\w+)?|\s+a\s+(?:day|week|month|year))?)"
+)
+_QUALIFIER = (
+    r"(?:(?:about|around|roughly|nearly|almost|approximately|more\s+than|less\s+than|over|under|up\s+to|"
+    r"within|some|at\s+least)\s+)?"
+)
 _QUANTITY = re.compile(
     rf"{_QUALIFIER}(?:[$€£¥]\s?{_NUM}{_SCALE}(?:\s+a\s+(?:day|week|month|year))?"
     rf"|\b{_NUM}{_SCALE}\s*{_UNIT}\b%?"
@@ -56,14 +64,57 @@ _QUANTITY = re.compile(
 # A run of capitalised words, allowing inner "of", "&", "and", "the", "de": "Okoro & Lind Architects".
 _CAP = r"(?:[A-Z][\w'’.-]*[\w]|[A-Z]|\d+-Clause)"
 _NAME = re.compile(rf"\b{_CAP}(?:\s+(?:(?:of|the|de|del|van|von|&|and)\s+)?{_CAP})*")
-_PLACE_WORD = re.compile(r"\b(?:Street|St\.|Avenue|Ave\.|Road|Rd\.|Route|Highway|River|Lake|Bridge|Park|Square|"
-                         r"County|City|Hall|Library|Building|Station|Plant|Foundry|Ridge|Falls|Valley|Mountains?)\b")
+_PLACE_WORD = re.compile(
+    r"\b(?:Street|St\.|Avenue|Ave\.|Road|Rd\.|Route|Highway|River|Lake|Bridge|Park|Square|"
+    r"County|City|Hall|Library|Building|Station|Plant|Foundry|Ridge|Falls|Valley|Mountains?)\b"
+)
 _PATH = re.compile(r"`[^`\s]*[/\\.][^`\s]*`|(?<![\w/])~?/[\w.-]+(?:/[\w.-]+)+")
 _VERSION = re.compile(r"\b(?:[A-Z][\w+-]*\s+)?v?\d+(?:\.\d+)+\+?(?:\s+or\s+(?:newer|later|higher|above))?")
 _SPEAKER = re.compile(r"^[A-Z][A-Z .'’-]+:\s*")  # "TOMAS WELLER: " in a transcript
-_LEAD_WORDS = {"The", "A", "An", "This", "That", "These", "Those", "It", "Its", "In", "On", "At", "By", "For", "Our",
-               "We", "I", "You", "He", "She", "They", "Their", "His", "Her", "Most", "Some", "All", "Every", "If", "When",
-               "After", "Before", "According", "Today", "Yes", "No", "And", "But", "So", "To", "From", "Starting"}
+_LEAD_WORDS = {
+    "The",
+    "A",
+    "An",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "It",
+    "Its",
+    "In",
+    "On",
+    "At",
+    "By",
+    "For",
+    "Our",
+    "We",
+    "I",
+    "You",
+    "He",
+    "She",
+    "They",
+    "Their",
+    "His",
+    "Her",
+    "Most",
+    "Some",
+    "All",
+    "Every",
+    "If",
+    "When",
+    "After",
+    "Before",
+    "According",
+    "Today",
+    "Yes",
+    "No",
+    "And",
+    "But",
+    "So",
+    "To",
+    "From",
+    "Starting",
+}
 _MONTHS_DAYS = set(re.findall(r"[A-Z][a-z]+", _MONTH + _WEEKDAY))
 
 
@@ -113,8 +164,11 @@ _FINDERS: dict[str, Callable[[str], list[tuple[int, int]]]] = {
 
 _MONEY = re.compile(r"[$€£¥]|\b(?:dollars?|euros?|pounds?|cents?)\b", re.IGNORECASE)
 _DURATION = re.compile(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?)\b", re.IGNORECASE)
-_MEASURE = re.compile(r"\b(?:miles?|kilometres?|kilometers?|km|metres?|meters?|m|feet|foot|ft|inches|centimetres?|"
-                      r"centimeters?|cm|millimetres?|mm|yards?)\b", re.IGNORECASE)
+_MEASURE = re.compile(
+    r"\b(?:miles?|kilometres?|kilometers?|km|metres?|meters?|m|feet|foot|ft|inches|centimetres?|"
+    r"centimeters?|cm|millimetres?|mm|yards?)\b",
+    re.IGNORECASE,
+)
 _UNIT_FILTERS: dict[str, Callable[[str], bool]] = {
     "measure": lambda p: bool(_MEASURE.search(p)),
     "money": lambda p: bool(_MONEY.search(p)),
@@ -155,8 +209,12 @@ def phrases(text: str, kind: str) -> list[tuple[int, int]]:
     found = _FINDERS[kind](text)
     if kind == "quantity":
         dates = _FINDERS["date"](text)
-        found = [(s, e) for s, e in found if not any(ds <= s and e <= de and (de - ds) > (e - s) for ds, de in dates)
-                 and not re.fullmatch(r"(?:19|20)\d\d", text[s:e].strip())]
+        found = [
+            (s, e)
+            for s, e in found
+            if not any(ds <= s and e <= de and (de - ds) > (e - s) for ds, de in dates)
+            and not re.fullmatch(r"(?:19|20)\d\d", text[s:e].strip())
+        ]
         found = [(s, e) for s, e in found if not re.match(r"-[A-Za-z]", text[e : e + 2])]  # "24-hour" modifies
     if kind == "name":  # a name is not a date: "Monday", "October"
         found = [(s, e) for s, e in found if not _DATE.fullmatch(text[s:e])]
@@ -182,13 +240,13 @@ def has_phrase(text: str, qtype: QType) -> bool:
 def _body(text: str) -> tuple[int, str]:
     """(offset, text) without a leading transcript speaker label."""
     m = _SPEAKER.match(text)
-    return (m.end(), text[m.end():]) if m else (0, text)
+    return (m.end(), text[m.end() :]) if m else (0, text)
 
 
 def table_header(doc_text: str, start: int) -> str | None:
     """The first row of the table whose row starts at `start` in `doc_text`, or None outside a table."""
     line_start = doc_text.rfind("\n", 0, start) + 1
-    if not doc_text[line_start:start + 1].lstrip().startswith("|"):
+    if not doc_text[line_start : start + 1].lstrip().startswith("|"):
         return None
     header = None
     while line_start >= 0:

@@ -25,7 +25,8 @@ from index.lexical import terms
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]|[A-Za-z]")
 # Question and function words a question may hold that a corpus may lack (they are never "corrected").
-COMMON = frozenset("""
+COMMON = frozenset(
+    """
 a about above after again against all also am an and any are as at be because been before being below between both
 but by can could did do does doing done down during each few for from further had has have having he her here hers
 him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our out
@@ -33,7 +34,8 @@ over own same she should so some such than that the their them then there these 
 until up very was we were what when where which while who whom whose why will with would you your yours
 tell say said know find show give explain describe mean meaning happen happened happens many much long ago often
 please anything something someone somebody everything nothing does doesn't didn't isn't wasn't aren't weren't
-""".split())
+""".split()
+)
 
 
 _QUESTION_WORDS = ("what", "when", "where", "which", "who", "whom", "whose", "why", "how")
@@ -62,8 +64,7 @@ class Spelling:
     corrections: tuple[tuple[str, str], ...]  # (word as typed, suggestion)
 
     def to_dict(self) -> dict[str, object]:
-        return {"searched_for": self.searched_for,
-                "corrections": [{"word": w, "suggestion": s} for w, s in self.corrections]}
+        return {"searched_for": self.searched_for, "corrections": [{"word": w, "suggestion": s} for w, s in self.corrections]}
 
 
 def _deletes(word: str) -> set[str]:

@@ -23,36 +23,45 @@ from tests.conftest import FakeEmbedder
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize(("question", "kind"), [
-    ("When will the Old Mill Bridge reopen?", "date"),
-    ("By what year should every home have fast internet?", "date"),
-    ("How much will the hub cost?", "quantity"),
-    ("What share of the work does the state pay for?", "quantity"),
-    ("Who succeeded Dana Okafor?", "name"),
-    ("Which company is rebuilding the bridge?", "name"),
-    ("Where is the station database stored?", "place"),
-    ("Which Python version does tidewater require?", "version"),
-    ("What is the population of Northfield?", "quantity"),
-    ("Why did the repair take so long?", None),
-    ("What did the governor's grandmother tell her?", None),
-])
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When will the Old Mill Bridge reopen?", "date"),
+        ("By what year should every home have fast internet?", "date"),
+        ("How much will the hub cost?", "quantity"),
+        ("What share of the work does the state pay for?", "quantity"),
+        ("Who succeeded Dana Okafor?", "name"),
+        ("Which company is rebuilding the bridge?", "name"),
+        ("Where is the station database stored?", "place"),
+        ("Which Python version does tidewater require?", "version"),
+        ("What is the population of Northfield?", "quantity"),
+        ("Why did the repair take so long?", None),
+        ("What did the governor's grandmother tell her?", None),
+    ],
+)
 def test_questions_are_typed_by_what_would_answer_them(question: str, kind: str | None) -> None:
     assert question_type(question).kind == kind
 
 
-@pytest.mark.parametrize(("question", "sentence", "phrase"), [
-    ("How much will the hub cost?", "The project is expected to cost $62 million.", "$62 million"),
-    ("By how much will rates rise?", "Water rates will rise by 4.5% on July 1, 2025.", "4.5%"),
-    ("When do the new rates take effect?", "Water rates will rise by 4.5% on July 1, 2025.", "July 1, 2025"),
-    ("When will the bridge reopen?", "TOMAS WELLER: The bridge will reopen on Monday, 13 October.", "Monday, 13 October"),
-    ("Who designed the building?", "The building was designed by Okoro & Lind Architects, a firm based in Riverton.",
-     "Okoro & Lind Architects"),
-    ("Which company does the work?", "The contractor is Brandvold Construction, a firm from Millbrook.", "Brandvold Construction"),
-    ("What number do I call in an emergency?", "For an emergency, call the 24-hour line at 555-0142.", "555-0142"),
-    ("How many students graduated?", "Today, 1,312 of you are crossing this stage.", "1,312"),
-    ("Which NumPy version is needed?", "- NumPy 1.24 or newer.", "NumPy 1.24 or newer"),
-    ("Where are the settings read from?", "Settings are read from `~/.config/tw/config.toml`.", "`~/.config/tw/config.toml`"),
-])
+@pytest.mark.parametrize(
+    ("question", "sentence", "phrase"),
+    [
+        ("How much will the hub cost?", "The project is expected to cost $62 million.", "$62 million"),
+        ("By how much will rates rise?", "Water rates will rise by 4.5% on July 1, 2025.", "4.5%"),
+        ("When do the new rates take effect?", "Water rates will rise by 4.5% on July 1, 2025.", "July 1, 2025"),
+        ("When will the bridge reopen?", "TOMAS WELLER: The bridge will reopen on Monday, 13 October.", "Monday, 13 October"),
+        (
+            "Who designed the building?",
+            "The building was designed by Okoro & Lind Architects, a firm based in Riverton.",
+            "Okoro & Lind Architects",
+        ),
+        ("Which company does the work?", "The contractor is Brandvold Construction, a firm from Millbrook.", "Brandvold Construction"),
+        ("What number do I call in an emergency?", "For an emergency, call the 24-hour line at 555-0142.", "555-0142"),
+        ("How many students graduated?", "Today, 1,312 of you are crossing this stage.", "1,312"),
+        ("Which NumPy version is needed?", "- NumPy 1.24 or newer.", "NumPy 1.24 or newer"),
+        ("Where are the settings read from?", "Settings are read from `~/.config/tw/config.toml`.", "`~/.config/tw/config.toml`"),
+    ],
+)
 def test_the_answer_phrase_is_the_typed_phrase_in_the_sentence(question: str, sentence: str, phrase: str) -> None:
     found = best_phrase(sentence, question_type(question), set(terms(question, question=True)))
     assert found is not None and sentence[found[0] : found[1]] == phrase
@@ -77,8 +86,7 @@ def test_no_phrase_of_the_asked_kind_means_none() -> None:
 def _records(text: str, embedder: FakeEmbedder) -> list[tuple[int, SentenceRecord]]:
     sents = split(text)
     vecs = embedder.embed_batch([text[s.start : s.end] for s in sents])
-    return [(0, SentenceRecord("doc", i, s.start, s.end, text[s.start : s.end], s.heading, vecs[i]))
-            for i, s in enumerate(sents)]
+    return [(0, SentenceRecord("doc", i, s.start, s.end, text[s.start : s.end], s.heading, vecs[i])) for i, s in enumerate(sents)]
 
 
 def _idf(ts: object) -> dict[str, float]:

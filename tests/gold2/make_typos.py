@@ -43,8 +43,9 @@ def main() -> None:
         with (folder / "typos.jsonl").open("w", encoding="utf-8") as f:
             for r in rows:
                 if r.get("doc_id") and not r.get("history"):
-                    f.write(json.dumps({**r, "question": variant(r["id"], r["question"]), "typo_of": r["question"]},
-                                       ensure_ascii=False) + "\n")
+                    f.write(
+                        json.dumps({**r, "question": variant(r["id"], r["question"]), "typo_of": r["question"]}, ensure_ascii=False) + "\n"
+                    )
         print(f"wrote {folder / 'typos.jsonl'}")
 
 
