@@ -151,7 +151,8 @@ def answer(
     shown = hits[: min(top_k, cfg.depth)]
     picked: Choice | None = None
     if qvec is not None:
-        picked = choose(ctx.focus or ctx.query, qvec, candidates(store, shown), store.idf, cfg.choice)
+        titles = {r: h.chunk.title for r, h in enumerate(shown) if h.chunk is not None}
+        picked = choose(ctx.focus or ctx.query, qvec, candidates(store, shown), store.idf, cfg.choice, titles)
     features: dict[str, float] = {}
     confidence = 0.0
     if picked is not None:

@@ -13,7 +13,7 @@ itself a question, a heading or shorter than `min_words` never answers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +36,7 @@ class ChooseConfig:
     w_type: float = 0.8  # bonus when a typed question's phrase kind is in the sentence (dev halves: 0.15..1.0 tried)
     w_asked: float = 0.5  # share of the coverage gained from a question asked just before the sentence
     w_prev: float = 0.0  # share of the coverage gained from any other sentence just before it
+    w_title: float = 1.0  # share of the coverage gained from the document's title (dev: 0, 0.25, 0.5, 1 tried)
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,16 @@ def _header(by_ord: dict[tuple[str, int], SentenceRecord], s: SentenceRecord) ->
 
 
 def choose(
-    question: str, qvec: np.ndarray, candidates: Sequence[tuple[int, SentenceRecord]], idf: IdfFn, cfg: ChooseConfig | None = None
+    question: str,
+    qvec: np.ndarray,
+    candidates: Sequence[tuple[int, SentenceRecord]],
+    idf: IdfFn,
+    cfg: ChooseConfig | None = None,
+    titles: Mapping[int, str] | None = None,
 ) -> Choice | None:
+    """`titles`: passage rank -> its document's title, whose words count (w_title) as context of its sentences."""
     cfg = cfg or ChooseConfig()
+    title_terms = {r: set(terms(t)) for r, t in (titles or {}).items()}
     qtype = question_type(question)
     qterms = set(terms(question, question=True))
     weights = idf(qterms | {_ABSENT})
@@ -112,6 +120,8 @@ def choose(
                 start, eff = prev.start, ctx  # quoted with its antecedent: one verbatim run of two sentences
             else:
                 eff = cov + cfg.w_prev * (ctx - cov)
+        if cfg.w_title and rank in title_terms:
+            eff += cfg.w_title * max(0.0, _coverage(weights, own | title_terms[rank]) - cov)
         phrase = best_phrase(s.text, qtype, qterms, header) if has_phrase(s.text, qtype) else None
         found = phrase is not None  # a phrase of the expected kind that is not just the question's own words
         typed_anywhere = typed_anywhere or found

@@ -139,10 +139,16 @@ def _name_phrases(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_ORG_END = re.compile(r"\b(?:Council|Department|Committee|Commission|Board|Company|Corporation|Inc\.?|Ltd\.?|"
+                      r"Office|Agency|Authority|Association|Society|Party|Ministry|Administration|Court|Bank|Group)$")
+
+
 def _place_phrases(text: str) -> list[tuple[int, int]]:
     out = []
     for s, e in _name_phrases(text):
         before = text[max(0, s - 12) : s].lower()
+        if _ORG_END.search(text[s:e]):
+            continue  # "Northfield City Council" is an organisation, not a place
         if _PLACE_WORD.search(text[s:e]) or re.search(r"\b(?:in|at|from|along|near|to|into|across|on)\s+(?:the\s+)?$", before):
             out.append((s, e))
     return out + [(m.start(), m.end()) for m in _PATH.finditer(text)]

@@ -6,8 +6,8 @@ the confidence model were fitted on the dev halves (odd ids; bench/calibrate.py)
 Floors sit one or two questions below what the test halves measured when they were set (docs/QUALITY.md):
     gold  test: Recall@5 0.957 (22/23), MRR@10 0.789, answer hit 0.609, unanswerable abstained 0.8 (4/5),
                 answerable answered 0.793 (23/29), misspelled Recall@5 0.913
-    gold2 test: Recall@1 0.935 (29/31), Recall@5 1.0, answer hit 0.742, span exact match 0.741 (20/27 typed),
-                unanswerable abstained 0.5 (6/12), answerable answered 0.968 (30/31), misspelled Recall@5 1.0
+    gold2 test: Recall@1 0.935 (29/31), Recall@5 1.0, answer hit 0.839 (26/31), span exact match 0.852 (23/27
+                typed), unanswerable abstained 0.583 (7/12), answerable answered 0.968 (30/31), misspelled Recall@5 1.0
 """
 
 from __future__ import annotations
@@ -44,18 +44,18 @@ def test_the_evidence_passage_is_in_the_top_five(gold: dict, gold2: dict) -> Non
 
 def test_the_answer_sentence_covers_the_evidence(gold: dict, gold2: dict) -> None:
     assert gold["test"]["answer_hit_rate"] >= 0.52
-    assert gold2["test"]["answer_hit_rate"] >= 0.67
+    assert gold2["test"]["answer_hit_rate"] >= 0.77
 
 
 def test_typed_questions_get_the_exact_phrase(gold2: dict) -> None:
     assert gold2["test"]["typed"] >= 20
-    assert gold2["test"]["span_exact_match"] >= 0.66
+    assert gold2["test"]["span_exact_match"] >= 0.77
 
 
 def test_abstention_separates_answerable_from_unanswerable(gold: dict, gold2: dict) -> None:
     assert gold["test"]["unanswerable_abstained"] >= 0.6
     assert gold["test"]["answerable_answered"] >= 0.72
-    assert gold2["test"]["unanswerable_abstained"] >= 0.41
+    assert gold2["test"]["unanswerable_abstained"] >= 0.5
     assert gold2["test"]["answerable_answered"] >= 0.93
 
 
