@@ -193,7 +193,7 @@ def typed_phrases(text: str, qtype: QType) -> list[tuple[int, int]]:
         found = [(s, e) for s, e in found if keep(text[s:e])]
     if qtype.counted:  # "how many employees": a number that counts something else ("48,200 residents") does not answer
         asked = set(terms(" ".join(qtype.counted)))
-        found = [(s, e) for s, e in found if _counts(text, e, asked)]
+        found = [(s, e) for s, e in found if _counts(text, s, e, asked)]
     if qtype.kind == "name":  # who/which company: a place name ("at the Riverbend County Building") does not answer
         found = [(s, e) for s, e in found if not _PLACE_BEFORE.search(text[max(0, s - 12) : s])]
     return found
@@ -202,9 +202,13 @@ def typed_phrases(text: str, qtype: QType) -> list[tuple[int, int]]:
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|into|across|along)\s+(?:the\s+)?$", re.IGNORECASE)
 
 
-def _counts(text: str, end: int, asked: set[str]) -> bool:
-    """True when the number ending at `end` counts the asked thing, or counts nothing named ("1,312 of you")."""
-    after = re.findall(r"[A-Za-z][\w'-]*", text[end : end + 40])[:3]
+def _counts(text: str, start: int, end: int, asked: set[str]) -> bool:
+    """True when the number at [start, end) counts the asked thing, or counts nothing named ("1,312 of you");
+    "612 miles of water mains" counts miles, not employees."""
+    unit = re.findall(r"(?<=\d)\s*([A-Za-z][\w'-]*)", text[start:end])
+    if unit and unit[-1].lower() not in ("thousand", "million", "billion", "trillion"):
+        return bool(set(terms(unit[-1])) & asked)
+    after = re.findall(r"[A-Za-z][\w'-]*", re.split(r"[,.;:!?()]", text[end : end + 40])[0])[:3]  # to the next comma
     if not after or after[0].lower() in ("of", "in", "on", "at", "by", "to", "and", "or", "are", "is", "were", "was"):
         return True
     return any(set(terms(w)) & asked for w in after)
