@@ -221,7 +221,8 @@ def _print_report(path: str, report: dict[str, Any]) -> None:
             ("unanswerable abstained", "unanswerable_abstained"), ("answerable answered", "answerable_answered"),
             ("abstention accuracy", "abstention_accuracy")]
     for label, key in rows:
-        print(f"{label:28}" + "".join(f"{h[key]:8.3f}" for _, h in halves))
+        na = key == "span_exact_match" and not s["typed"]  # no typed question lists its phrase
+        print(f"{label:28}" + "".join(f"{'–':>8}" if na else f"{h[key]:8.3f}" for _, h in halves))
     if s["followup"]:
         print(f"{'follow-ups Recall@5':28}" + "".join(f"{h['followup'].get('recall_at_5', 0.0):8.3f}" for _, h in halves))
     if s.get("typos"):

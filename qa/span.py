@@ -179,7 +179,8 @@ _UNIT_FILTERS: dict[str, Callable[[str], bool]] = {
     "measure": lambda p: bool(_MEASURE.search(p)),
     "money": lambda p: bool(_MONEY.search(p)),
     "duration": lambda p: bool(_DURATION.search(p)),
-    "count": lambda p: not _MONEY.search(p) and not _DURATION.search(p) and "%" not in p and "percent" not in p.lower(),
+    "count": lambda p: (not _MONEY.search(p) and not _DURATION.search(p) and "%" not in p and "percent" not in p.lower()
+                        and not re.search(r"\d{3}-\d{4}", p)),  # a phone number counts nothing
 }
 
 
