@@ -131,6 +131,10 @@ def test_list_items_and_table_rows_are_candidates_not_headings() -> None:
     assert sents["## Requirements"] is True
     assert sents["- NumPy 1.24 or newer."] is False
     assert sents["| 3.2 | 2025-04-02 |"] is False
+    bare = "## Requirements\n\n- Python 3.10 or newer\n- NumPy 1.24 or newer\n1. Install it\n"
+    flags = {bare[s.start : s.end]: s.heading for s in split(bare)}
+    assert flags["## Requirements"] is True
+    assert flags["- Python 3.10 or newer"] is False and flags["1. Install it"] is False
 
 
 def test_a_path_is_not_split_at_its_dot() -> None:
