@@ -20,6 +20,7 @@ from index.store import SentenceRecord, Store
 from qa import confidence as calibration
 from qa.choose import Choice, ChooseConfig, choose
 from qa.followup import Context, contextualize
+from qa.locate import NOWHERE, places
 from qa.retrieve import Hit, RetrievalConfig, retrieve
 from qa.spelling import Spelling, correct
 
@@ -71,6 +72,7 @@ class Answer:
     threshold: float
     context: Context
     timings_ms: dict[str, float] = field(default_factory=dict)
+    places: dict[tuple[str, int, int], dict[str, Any]] = field(default_factory=dict)  # qa/locate.py: page, location, ocr
     spelling: Spelling | None = None
     features: dict[str, float] = field(default_factory=dict)  # what the confidence model read
 
@@ -88,7 +90,7 @@ class Answer:
             "answer": None
             if a is None
             else {"text": a.text, "doc_id": a.doc_id, "title": a.title, "start": a.start, "end": a.end, "score": a.score,
-                  "span": span},
+                  "span": span, **self.places.get((a.doc_id, a.start, a.end), NOWHERE)},
             "answered": a is not None,
             "confidence": round(self.confidence, 4),
             "confidence_label": self.confidence_label,
@@ -98,6 +100,7 @@ class Answer:
                 {
                     **{k: v for k, v in asdict(p).items() if k != "highlight"},
                     "highlight": None if p.highlight is None else {"start": p.highlight[0], "end": p.highlight[1]},
+                    **self.places.get((p.doc_id, p.start, p.end), NOWHERE),
                 }
                 for p in self.passages
             ],
@@ -179,4 +182,5 @@ def answer(
         )
     timings["answer"] = (time.perf_counter() - t1) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
-    return Answer(question, sentence, passages, confidence, threshold, ctx, timings, spelling, features)
+    spans = [(p.doc_id, p.start, p.end) for p in passages] + ([(sentence.doc_id, sentence.start, sentence.end)] if sentence else [])
+    return Answer(question, sentence, passages, confidence, threshold, ctx, timings, places(store, spans), spelling, features)
