@@ -7,7 +7,8 @@
 2. Fit a logistic regression (Newton's method, a small L2 penalty) on the DEV half only (odd ids): label 1
    when the chosen sentence covers the gold evidence, 0 otherwise (every unanswerable question is a 0).
 3. Choose the threshold on the same dev half: the highest probability that still answers >= 95% of the
-   answerable dev questions, which abstains on as many unanswerable ones as that allows.
+   answerable dev questions (which abstains on as many unanswerable ones as that allows), moved down to the middle
+   of the gap to the next lower dev probability.
 The test halves are never read here. `--write` stores the weights and threshold in qa/confidence.json.
 `--select` prints the two-fold cross-validation (within dev, folds by id // 2 parity) of candidate feature sets
 that chose qa.confidence.FEATURES: the lowest Brier score among the sets that include `typed_missing`.
@@ -80,12 +81,16 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = L2, iters: int = 50) -> tuple[
 
 
 def choose_threshold(probs: np.ndarray, answerable: np.ndarray) -> float:
+    """The highest probability that still answers ANSWERED_TARGET of the answerable questions, moved down to the
+    middle of the gap to the next lower probability (as the project's earlier threshold was), so that a question
+    sitting exactly on it is not decided by rounding."""
+    levels = sorted(set(np.round(probs, 4).tolist()))
     best = 0.0
-    for t in sorted(set(np.round(probs, 4).tolist())):
-        answered = probs >= t
-        if answered[answerable].mean() >= ANSWERED_TARGET:
+    for t in levels:
+        if (probs >= t)[answerable].mean() >= ANSWERED_TARGET:
             best = t
-    return float(best)
+    lower = [x for x in levels if x < best]
+    return float((best + lower[-1]) / 2) if lower else float(best)
 
 
 CANDIDATE_FEATURES = ("cos", "coverage", "margin", "passage_coverage", "typed_missing", "typed_found", "top_dense", "unseen")
