@@ -21,7 +21,7 @@ class QType:
     kind: str | None
     noun: str | None = None  # "which/what <noun>": the noun, e.g. "company", "license"
     unit: str | None = None  # quantities: "money" (how much ... cost), "count" (how many <noun>), "duration" (how long),
-    # "measure" (how deep/far/high/tall/wide, how long is)
+    # "measure" (how deep/far/high/tall/wide, how long is), "frequency" (how often)
     counted: tuple[str, ...] = ()  # "how many lead service lines" -> the words counted: ("lead", "service", "lines")
 
 
@@ -87,6 +87,8 @@ _TIME_UNITS = re.compile(r"^(?:years?|months?|weeks?|days?|hours?|minutes?|secon
 
 def _unit(q: str) -> str | None:
     """ "how much will the hub cost" -> "money"; "how many students" -> "count"; "how long did it take" -> "duration"."""
+    if re.search(r"\bhow\s+often\b|\bhow\s+many\s+times\s+(?:a|an|per|each)\b", q):
+        return "frequency"
     if re.search(r"\bhow\s+(?:deep|far|high|tall|wide)\b|\bhow\s+long\s+(?:is|are)\b", q):
         return "measure"
     if re.search(r"\bhow\s+long\b", q):

@@ -170,6 +170,13 @@ _FINDERS: dict[str, Callable[[str], list[tuple[int, int]]]] = {
 
 _MONEY = re.compile(r"[$€£¥]|\b(?:dollars?|euros?|pounds?|cents?)\b", re.IGNORECASE)
 _DURATION = re.compile(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?)\b", re.IGNORECASE)
+_FREQUENCY = re.compile(
+    r"\b(?:once|twice|thrice|(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many)\s+times)"
+    r"(?:\s+(?:a|an|per|each|every)\s+\w+)?"
+    r"|\bevery\s+(?:\d+\s+|other\s+|few\s+|two\s+|three\s+)?(?:second|minute|hour|day|week|month|year|morning|evening|night)s?\b"
+    r"|\b(?:hourly|daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually|biannually)\b",
+    re.IGNORECASE,
+)
 _MEASURE = re.compile(
     r"\b(?:miles?|kilometres?|kilometers?|km|metres?|meters?|m|feet|foot|ft|inches|centimetres?|"
     r"centimeters?|cm|millimetres?|mm|yards?)\b",
@@ -188,6 +195,8 @@ def typed_phrases(text: str, qtype: QType) -> list[tuple[int, int]]:
     """Phrases of the question's kind, narrowed by its unit: "how much ... cost" wants "$62 million", not "7-2"."""
     if qtype.kind is None:
         return []
+    if qtype.unit == "frequency":  # "twice a day", "every 15 minutes", "weekly"
+        return _clean(text, [(m.start(), m.end()) for m in _FREQUENCY.finditer(text)])
     found = phrases(text, qtype.kind)
     keep = _UNIT_FILTERS.get(qtype.unit or "")
     if keep:

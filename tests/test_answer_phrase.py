@@ -58,6 +58,7 @@ def test_questions_are_typed_by_what_would_answer_them(question: str, kind: str 
         ("Which company does the work?", "The contractor is Brandvold Construction, a firm from Millbrook.", "Brandvold Construction"),
         ("What number do I call in an emergency?", "For an emergency, call the 24-hour line at 555-0142.", "555-0142"),
         ("How many students graduated?", "Today, 1,312 of you are crossing this stage.", "1,312"),
+    ("How often does the ferry cross the lake?", "The ferry crosses the lake twice a day.", "twice a day"),
         ("Which NumPy version is needed?", "- NumPy 1.24 or newer.", "NumPy 1.24 or newer"),
         ("Where are the settings read from?", "Settings are read from `~/.config/tw/config.toml`.", "`~/.config/tw/config.toml`"),
     ],
