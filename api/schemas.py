@@ -58,13 +58,22 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class PlaceFields(_Open):
+    """Where a cited span lies in a paged document (qa/locate.py); null and false elsewhere."""
+
+    page: int | None = Field(None, description="1-based PDF page (or slide number) where the span starts.")
+    page_end: int | None = Field(None, description="The page where it ends, when it spans pages.")
+    location: str | None = Field(None, description='e.g. "p. 3", "pp. 3–4", "slide 2", "sheet Sales".')
+    ocr: bool = Field(False, description="Its text was read by OCR.")
+
+
 class PhraseOut(_Open):
     text: str
     start: int = Field(description="Document offset; inside the answer's [start, end).")
     end: int
 
 
-class AnswerSentenceOut(_Open):
+class AnswerSentenceOut(PlaceFields):
     text: str
     doc_id: str
     title: str
@@ -81,7 +90,7 @@ class Span(_Open):
     end: int
 
 
-class PassageOut(_Open):
+class PassageOut(PlaceFields):
     rank: int
     text: str
     score: float
@@ -111,21 +120,29 @@ class ContextOut(_Open):
     carried: list[str] = []
 
 
+TITLE = "U.S. and Guatemala Strengthen Strategic Cooperation on Security, Migration, and Economic Development"
+
+
 class AnswerOut(_Open):
+    # A real answer (the default corpus, all-MiniLM-L6-v2 ONNX int8; passage text shortened, scores rounded):
+    # tests/test_contract.py asks the question and compares.
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "question": "When did Rubio meet Arévalo?",
         "answer": {"text": "U.S. Secretary of State Marco Rubio and Guatemalan President Bernardo Arévalo reaffirmed "
-                           "the deep ties between their nations in a high-level diplomatic meeting on February 5, 2025.",
-                   "doc_id": "rubio-arevalo-meeting-feb-2025", "title": "U.S. and Guatemala Strengthen Strategic "
-                   "Cooperation", "start": 159, "end": 377, "score": 1.62,
-                   "span": {"text": "February 5, 2025", "start": 322, "end": 338}},
-        "answered": True, "confidence": 0.93, "confidence_label": "likely", "threshold": 0.31, "spelling": None,
-        "passages": [{"rank": 1, "text": "U.S. Secretary of State Marco Rubio and ...", "score": 0.51,
-                      "doc_id": "rubio-arevalo-meeting-feb-2025", "title": "U.S. and Guatemala Strengthen Strategic "
-                      "Cooperation", "start": 57, "end": 706, "scores": {"dense": 0.44, "fused": 0.03},
-                      "date": "2025-04-22", "highlight": {"start": 159, "end": 377}}],
+                           "the deep ties between their nations in a high-level diplomatic meeting on February 5, 2025 "
+                           "at the Palacio Nacional de la Cultura.",
+                   "doc_id": "rubio-arevalo-meeting-feb-2025", "title": TITLE, "start": 159, "end": 377, "score": 2.27,
+                   "span": {"text": "February 5, 2025", "start": 322, "end": 338},
+                   "page": None, "page_end": None, "location": None, "ocr": False},
+        "answered": True, "confidence": 1.0, "confidence_label": "likely", "threshold": 0.2823, "spelling": None,
+        "passages": [{"rank": 1, "text": "U.S. and Guatemala Strengthen Strategic Cooperation on ...", "score": 1.17,
+                      "doc_id": "rubio-arevalo-meeting-feb-2025", "title": TITLE, "start": 57, "end": 706,
+                      "scores": {"dense": 0.378, "lexical": 7.55, "fused": 0.972, "sentence": 0.62, "rerank": 1.17},
+                      "date": "2025-04-22", "highlight": {"start": 159, "end": 377},
+                      "page": None, "page_end": None, "location": None, "ocr": False}],
         "context": {"used": False, "query": "When did Rubio meet Arévalo?", "previous": None, "carried": []},
-        "timings_ms": {"embed": 9.1, "total": 21.4},
+        "timings_ms": {"spelling": 2.1, "embed": 3.7, "search": 6.6, "fuse": 0.2, "rerank": 1.4, "answer": 3.8,
+                       "total": 18.1},
     }]})
 
     question: str
