@@ -54,7 +54,7 @@ def collect(engine: Any, gold: list[Any]) -> list[dict[str, Any]]:
                 "split": r.q.split,
                 "answerable": r.q.answerable,
                 "hit": bool(r.answer_hit),
-                "features": r.extra.get("features", {}),
+                "features": r.features,
             }
         )
     return out

@@ -85,7 +85,7 @@ def _quantize(src: Path, dest: Path) -> None:
     except ImportError as exc:  # onnxruntime's quantiser needs the `onnx` package
         from index.errors import CiteqaError
 
-        raise CiteqaError(f"the int8 export needs the onnx package ({exc}): pip install 'citeqa[onnx-export]', "
+        raise CiteqaError(f"the int8 export needs the onnx package ({exc}), a dependency of citeqa: pip install 'onnx>=1.16', "
                           "or set CITEQA_EMBEDDER=onnx") from exc
 
     logging.getLogger().setLevel(logging.ERROR)  # its "consider pre-processing" hint is noise here

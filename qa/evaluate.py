@@ -59,7 +59,7 @@ class GoldResult:
     answer_text: str | None
     confidence: float
     rank: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    features: dict[str, float] = field(default_factory=dict)  # what the confidence model read (bench/calibrate.py)
     span_text: str | None = None
     span_hit: bool | None = None  # None: the question lists no accepted phrase
 
@@ -101,7 +101,7 @@ def judge(q: GoldQuestion, result: Answer, doc_texts: dict[str, str]) -> GoldRes
     if q.spans:
         span_hit = hit and span_text is not None and _norm(span_text) in {_norm(x) for x in q.spans}
     return GoldResult(q, ranked, a is not None, hit, a.text if a else None, result.confidence, rank,
-                      {"features": dict(result.features)}, span_text, span_hit)
+                      dict(result.features), span_text, span_hit)
 
 
 def _norm(phrase: str) -> str:
