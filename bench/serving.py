@@ -136,6 +136,7 @@ def load(url: str, total: int, concurrency: int, texts: dict[str, str], rss: Any
                     if not ok:
                         errors.append(str(getattr(r, "status_code", r))[:80])
                     else:
+                        assert body is not None
                         # A document uploaded a moment ago is answerable before the writer has noted its text:
                         # fetch it; one deleted again since can no longer be checked and is counted apart.
                         for p in [*body["passages"], *([body["answer"]] if body["answer"] else [])]:

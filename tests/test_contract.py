@@ -10,7 +10,8 @@ import pytest
 
 from api.schemas import AnswerOut, AnswerSentenceOut, ContextOut, PassageOut, PhraseOut, Span
 
-EXAMPLE: dict[str, Any] = AnswerOut.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+_EXTRA: Any = AnswerOut.model_config["json_schema_extra"]
+EXAMPLE: dict[str, Any] = _EXTRA["examples"][0]
 
 
 def shape(value: Any) -> Any:

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from index.local_store import LocalStore
 from qa.engine import Engine, Settings, sync
 from tests.conftest import FakeEmbedder
 from tests.test_serve_process import AUTH, free_port, qa_serve, wait_healthy
@@ -166,6 +167,7 @@ def test_a_merge_killed_half_way_changes_no_answer(settings: Settings, tmp_path:
     engine = reopen(settings)
     after = engine.ask("Who directs the Quetzal Observatory?").to_dict()
     assert [p["doc_id"] for p in after["passages"]] == [p["doc_id"] for p in before["passages"]]
+    assert isinstance(engine.store, LocalStore)
     engine.store.dense.merge()
     assert not list((settings.index / "vectors").glob(".*.tmp"))
 

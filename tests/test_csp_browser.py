@@ -45,7 +45,7 @@ def browse(site: str) -> Iterator[tuple[object, list[str], list[str]]]:
             lambda route: (
                 route.continue_()
                 if route.request.url.startswith(site) or route.request.url.startswith("data:")
-                else (outside.append(route.request.url), route.abort())
+                else (outside.append(route.request.url) or route.abort())  # type: ignore[func-returns-value]
             ),
         )
         context.add_init_script(WATCH)

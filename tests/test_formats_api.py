@@ -53,7 +53,7 @@ def test_document_type_pages_and_original_file(client: TestClient) -> None:
     assert body["text"][second["start"] : second["end"]] == PAGES[1][0]
     r = client.get("/v1/documents/harbour/file")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
-    assert r.content == (client.app.state.engine.settings.corpus / "harbour.pdf").read_bytes()
+    assert r.content == (client.app.state.engine.settings.corpus / "harbour.pdf").read_bytes()  # type: ignore[attr-defined]
     assert client.get("/v1/documents/nope/file").status_code == 404
     listing = client.get("/v1/documents").json()
     summary = {d["doc_id"]: d for d in listing["documents"]}

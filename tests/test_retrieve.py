@@ -78,6 +78,7 @@ def test_hybrid_scores_every_candidate_on_both_sides(small: Index, fake_embedder
     hits = retrieve(q, small, 10, qvec=qv, config=RetrievalConfig(mode="hybrid"))
     assert any(h.row not in bm for h in hits)  # dense-only candidates are among them, with lexical 0
     for h in hits:
+        assert h.chunk is not None
         passage = fake_embedder.embed_one(f"{h.chunk.title}. {h.chunk.text}")
         assert h.scores["dense"] == pytest.approx(float(passage @ qv), abs=1e-5)
         assert h.scores["lexical"] == pytest.approx(bm.get(h.row, 0.0), abs=1e-4)

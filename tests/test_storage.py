@@ -45,7 +45,7 @@ def test_round_trip(default_corpus: Path, tmp_path: Path, fake_embedder: FakeEmb
     sents = again.sentences([top.chunk.chunk_id])[top.chunk.chunk_id]
     s0, s1 = prepared[0].chunks[0][2:]
     assert [(s.start, s.end) for s in sents] == [x[:2] for x in prepared[0].sentences[s0:s1]]
-    assert np.allclose(sents[0].vector, prepared[0].sentence_vectors[s0], atol=2e-3)  # float16 on disk
+    assert sents[0].vector is not None and np.allclose(sents[0].vector, prepared[0].sentence_vectors[s0], atol=2e-3)  # float16 on disk
     assert again.vocabulary()["guatemala"] > 0
 
 
@@ -163,6 +163,7 @@ def test_one_write_touches_only_its_document(default_engine_fake: Engine, monkey
     the new rows, and nothing corpus-sized (a merge, a full read of the vectors) runs."""
     engine = default_engine_fake
     store = engine.store
+    assert isinstance(store, LocalStore)  # its layers are spied on below
     seen: dict[str, list[object]] = {"lexical": [], "dense_rows": [], "merge": []}
     real_apply, real_vectors = store.lexical.apply, store.rows.vectors_where
 
