@@ -1,7 +1,8 @@
 """Question -> ranked passages: dense and lexical candidates, fused, optionally reranked.
 
 `retrieve(question, store, k, ...)` -> [Hit], reading only through the Store (index/store.py): one
-`store.candidates` call (both sides scored), then `store.sentences` of the rerank head. Modes (for ablations, `qa eval --mode`):
+`store.candidates` call (both sides scored), then `store.sentences` of the rerank head. Modes (for ablations,
+`qa eval --mode`):
     dense    FAISS inner product on the question vector
     lexical  BM25 over the same chunks (title + passage)
     hybrid   the union of both candidate lists, each candidate scored on both sides, fused

@@ -15,8 +15,8 @@ EXAMPLE: dict[str, Any] = _EXTRA["examples"][0]
 
 
 def shape(value: Any) -> Any:
-    """Keys all the way down, values left out: {"a": {"b": 1}, "c": [{"d": 2}]} -> {"a": {"b": None}, "c": [{"d": None}]};
-    free-form maps (scores, timings) count as one value."""
+    """Keys all the way down, values left out, free-form maps (scores, timings) as one value:
+    {"a": {"b": 1}, "c": [{"d": 2}]} -> {"a": {"b": None}, "c": [{"d": None}]}."""
     if isinstance(value, dict):
         return {k: None if k in ("scores", "timings_ms") else shape(v) for k, v in value.items()}
     if isinstance(value, list):
