@@ -219,7 +219,8 @@ class Rows:
 
     def vectors_where(self, where: str, args: Iterable[Any], con: sqlite3.Connection | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, (n, dim) float32) of the chunks matching a WHERE clause."""
-        rows = (con or self.con()).execute(f"SELECT id, vec FROM chunks WHERE {where} ORDER BY id", tuple(args)).fetchall()
+        # no ORDER BY: SQLite would walk the whole table by id instead of using the WHERE's index
+        rows = (con or self.con()).execute(f"SELECT id, vec FROM chunks WHERE {where}", tuple(args)).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
