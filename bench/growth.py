@@ -216,7 +216,8 @@ def render(rows: list[dict[str, Any]], command: str) -> str:
             out.append(f"| {r['documents']:,} | {c['ask_ms_p50']:.1f} ms | {c['add_s'] * 1000:.0f} ms | {c['put_s'] * 1000:.0f} ms "
                        f"| {c['delete_s'] * 1000:.0f} ms | {la} |")
     out += ["", "Targets at 100k documents: add/delete p50 <= 1 s (embedding excluded), open <= 3 s, ask p50 <= 50 ms, "
-            "RSS <= 2 GB. The 100k row: `python -m bench.growth --sizes 100000`.", END]
+            "RSS <= 2 GB. The 100k row: `python -m bench.growth --sizes 100000 --fast-split 100000 --work DIR` (drop "
+            "--fast-split for the pysbd path; --remeasure re-measures the indexes kept in DIR).", END]
     return "\n".join(out) + "\n"
 
 
