@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck eval bench clean
+.PHONY: install run test test-fast check fmt lint typecheck eval bench fuzz clean
 
 install: $(STAMP)
 
@@ -20,11 +20,23 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-run: install  ## serve the default corpus on http://$(HOST):$(PORT) (builds the index on first start)
-	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
+run: install  ## serve the default corpus on http://$(HOST):$(PORT) (builds the index on first start; the write key is made once and kept in the index folder unless CITEQA_API_KEY is set)
+	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT) --create-key
 
-test: install
+test: install  ## every test: the real model, servers, Chromium, Milvus
 	$(VENV)/bin/python -m pytest -q
+
+test-fast: install  ## no model, no server, no browser: the plumbing in seconds
+	$(VENV)/bin/python -m pytest -q -m "not slow and not browser and not milvus"
+
+check: install  ## what CI and pre-commit check: lint, format, strict types
+	$(VENV)/bin/ruff check index qa api tests bench
+	$(VENV)/bin/ruff format --check index qa api tests bench
+	$(VENV)/bin/mypy --strict index qa api
+
+fmt: install
+	$(VENV)/bin/ruff format index qa api tests bench
+	$(VENV)/bin/ruff check --fix index qa api tests bench
 
 lint: install
 	$(VENV)/bin/ruff check index qa api tests bench
@@ -40,6 +52,9 @@ bench: install  ## regenerates docs/BENCHMARKS.md (add ARGS=--quick for a CI-siz
 	$(VENV)/bin/python -m bench.growth --sizes $(GROWTH)
 
 GROWTH ?= 1000,10000
+
+fuzz: install  ## hostile clients against a real qa serve; replaces the "Hostile clients" section of docs/BENCHMARKS.md (ARGS=--quick: CI-sized)
+	$(VENV)/bin/python -m bench.fuzz $(ARGS)
 
 clean:
 	rm -rf .citeqa .pytest_cache .mypy_cache .ruff_cache

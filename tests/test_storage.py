@@ -32,8 +32,7 @@ def test_round_trip(default_corpus: Path, tmp_path: Path, fake_embedder: FakeEmb
     again = open_store(tmp_path / "idx", fake_embedder)
     for p in prepared:
         d = again.document(p.document.doc_id)
-        assert (d.text, d.title, d.source, d.metadata) == (p.document.text, p.document.title, p.document.source,
-                                                           p.document.metadata)
+        assert (d.text, d.title, d.source, d.metadata) == (p.document.text, p.document.title, p.document.source, p.document.metadata)
     assert again.counts() == {"documents": 5, "chunks": sum(len(p.chunks) for p in prepared)}
     m = again.manifest()
     assert m["embedder"]["model"] == "fake-hash" and m["embedder"]["dim"] == 64
@@ -119,8 +118,7 @@ def test_a_full_disk_changes_nothing(default_corpus: Path, tmp_path: Path, monke
     assert sync(settings, emb, store=store).embedded == ["extra"]
 
 
-def test_an_upload_file_that_cannot_be_written_changes_nothing(default_engine_fake: Engine,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_upload_file_that_cannot_be_written_changes_nothing(default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = default_engine_fake
     before = (engine.store.generation(), engine.list_documents())
     import qa.engine as eng
