@@ -21,7 +21,6 @@ of listings and of `qa index`'s resume (a document without it is rewritten). `re
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -29,7 +28,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +35,13 @@ import numpy as np
 
 from index.documents import Document
 from index.errors import CiteqaError, DocumentNotFound, IndexMismatch, IndexMissing
+from index.milvus_address import StoreSpec, chunk_id, locked, parse_store
 from index.milvus_schema import DUMMY_DIM, MAX_VARCHAR, Capabilities, create_collections, detect
 from index.milvus_stats import CorpusStats
 from index.store import Candidate, ChunkRecord, DocumentSummary, PreparedDocument, SentenceRecord
 
 STORE_ENV = "CITEQA_STORE"
-TOKEN_ENV = "CITEQA_MILVUS_TOKEN"
+__all__ = ["MilvusStore", "StoreSpec", "parse_store", "chunk_id"]
 PREFIX_ENV = "CITEQA_MILVUS_PREFIX"
 PART_CHARS = 16000  # 4 bytes per character at most: a part always fits a 65535-byte VARCHAR
 BATCH = 1000  # rows per insert call
@@ -52,64 +51,6 @@ QUERY_LIMIT = 16384  # the most rows one query may return on a server
 CHUNK_FIELDS = ["doc_id", "ord", "start", "end", "s0", "s1", "title", "text", "terms", "doc", "vector"]
 SENTENCE_FIELDS = ["doc_id", "ord", "start", "end", "heading", "vector"]
 HEADER = ["doc_id", "title", "source", "origin", "content_hash", "chars", "chunks", "metadata", "parts"]
-
-
-@dataclass(frozen=True)
-class StoreSpec:
-    kind: str  # "faiss" | "milvus"
-    uri: str = ""  # pymilvus uri: a local path ending in .db (milvus-lite) or http(s)://host:port
-    token: str | None = None
-
-    @property
-    def local(self) -> bool:
-        return self.kind == "milvus" and not self.uri.startswith(("http://", "https://"))
-
-    def redacted(self) -> str:
-        return self.uri if self.local else self.uri.split("@")[-1]
-
-
-def parse_store(value: str | None, token: str | None = None) -> StoreSpec:
-    """"faiss" | "milvus:///abs/file.db" | "milvus://rel/file.db" | "milvus://host:19530" | "https://host:443"."""
-    v = (value or "faiss").strip()
-    token = token if token is not None else (os.environ.get(TOKEN_ENV) or None)
-    if v == "faiss":
-        return StoreSpec("faiss")
-    if v.startswith(("http://", "https://")):
-        return StoreSpec("milvus", v.rstrip("/"), token)
-    if v.startswith("milvus://"):
-        rest = v[len("milvus://") :]
-        if rest.startswith("/") or rest.endswith(".db"):
-            if not rest.endswith(".db"):
-                raise CiteqaError(f"a milvus-lite store is a path ending in .db, got {v!r}")
-            return StoreSpec("milvus", rest, None)
-        if rest:
-            return StoreSpec("milvus", f"http://{rest.rstrip('/')}", token)
-    raise CiteqaError(
-        f"unknown store {v!r}: use faiss, milvus:///path/to/file.db, milvus://host:19530 or https://host:port"
-    )
-
-
-def chunk_id(row_id: str) -> int:
-    """Store-wide integer id of a chunk row "doc#c3": 63 bits of its hash (stable across processes)."""
-    return int.from_bytes(hashlib.blake2b(row_id.encode("utf-8"), digest_size=8).digest(), "big") >> 1
-
-
-def _locked(folder: Path) -> bool:
-    """Whether another process holds milvus-lite's lock on this .db folder."""
-    import fcntl
-
-    lock = folder / "LOCK"
-    if not lock.exists():
-        return False
-    fd = os.open(lock, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
 
 
 def _quote(values: Iterable[str]) -> str:
@@ -153,7 +94,7 @@ class MilvusStore:
             self._collections = set(self.client.list_collections())
         except MilvusException as exc:
             reason = exc.message
-            if spec.local and _locked(Path(spec.uri)):
+            if spec.local and locked(Path(spec.uri)):
                 reason = ("another process has it open (milvus-lite opens a .db in one process at a time); to share "
                           "it run `milvus-lite server --data-dir DIR --port 19530` and use milvus://127.0.0.1:19530")
             raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {reason}") from exc

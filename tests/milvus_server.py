@@ -115,3 +115,24 @@ def _wait_ready(server: MilvusServer, timeout: float) -> None:
                 pass
         time.sleep(1)
     raise TimeoutError(f"milvus-server not ready in {timeout:.0f}s:\n{server.log_tail()}")
+
+
+class Counting:
+    """Wraps a MilvusClient and counts the calls that reach the server, per method."""
+
+    CALLS = ("search", "hybrid_search", "get", "query", "query_iterator", "insert", "upsert", "delete", "flush")
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        attr = getattr(self.inner, name)
+        if name not in self.CALLS:
+            return attr
+
+        def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            self.calls.append(name)
+            return attr(*args, **kwargs)
+
+        return counted

@@ -177,6 +177,21 @@ def test_an_interrupted_bulk_load_resumes(lite: Settings, fake_embedder) -> None
     assert again == counts and store.count() == counts["chunks"]  # the half-written rows were replaced
 
 
+def test_a_question_costs_two_round_trips_on_lite(lite: Settings, fake_embedder) -> None:
+    """milvus-lite has BM25 functions: one hybrid search (dense + BM25) and one sentence fetch."""
+    from tests.milvus_server import Counting
+
+    sync(lite, fake_embedder)
+    engine = MilvusEngine.open(lite, embedder=fake_embedder)
+    assert engine.health()["store"]["lexical"] == "milvus-bm25"
+    engine.store.client = counter = Counting(engine.store.client)  # type: ignore[assignment]
+    for q in QUESTIONS:
+        counter.calls.clear()
+        result = engine.ask(q).to_dict()
+        assert counter.calls == ["hybrid_search", "get"], (q, counter.calls)
+        assert any(p["scores"]["lexical"] > 0 for p in result["passages"])
+
+
 def test_a_replica_with_another_model_is_refused(lite: Settings, fake_embedder) -> None:
     from tests.conftest import FakeEmbedder
 
