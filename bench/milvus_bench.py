@@ -19,6 +19,7 @@ Writes a section between the markers in --out and prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import statistics
@@ -42,19 +43,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--docs", type=int, default=1000)
     p.add_argument("--full", action="store_true", help="all 5,183 abstracts")
     p.add_argument("--asks", type=int, default=50)
+    p.add_argument("--cache", help="index cache folder (default: qa beir's)")
     p.add_argument("--out", default=str(ROOT / "docs" / "DEPLOY.md"))
     args = p.parse_args(argv)
 
-    from index.build import build
-    from index.chunk import ChunkParams
     from index.embed import load_embedder
     from qa.beir import cached_index, load_dataset
 
     embedder = load_embedder()
     ds = load_dataset(args.scifact)
-    full, _ = cached_index(ds, embedder)
-    docs = ds.documents if args.full else ds.documents[: args.docs]
-    index = full if args.full else build(docs, embedder, ChunkParams(), full)[0]  # vectors reused, nothing embedded
+    if not args.full:  # the first --docs abstracts, embedded and cached on their own
+        ds = dataclasses.replace(ds, documents=ds.documents[: args.docs], corpus_sha256=f"{ds.corpus_sha256}-{args.docs}")
+    index, _ = cached_index(ds, embedder, args.cache)
     ids = set(index.documents)
     qids = [q for q in ds.queries if ds.qrels.get(q) and set(ds.qrels[q]) <= ids]
     work = Path(tempfile.mkdtemp(prefix="citeqa-milvus-bench-"))
