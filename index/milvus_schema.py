@@ -72,7 +72,7 @@ def create_collections(client: Any, names: dict[str, str], expected: dict[str, A
         _create_sentences(client, names["sentences"], dim, local, caps)
         _create_documents(client, names["documents"], caps)
         created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        manifest = {**expected, "format": 2, "created_at": created, "lexical": lexical,
+        manifest = {**expected, "format": 3, "created_at": created, "lexical": lexical,
                     "vector_index": "FLAT" if local else "HNSW", "server": caps.version,
                     "scalar_index": caps.scalar_index}
         _simple(client, names["manifest"], [("value", "json")], caps)
@@ -163,8 +163,8 @@ def _create_sentences(client: Any, name: str, dim: int, local: bool, caps: Capab
 def _create_documents(client: Any, name: str, caps: Capabilities) -> None:
     _simple(client, name, [
         ("doc_id", "str"), ("part", "int"), ("parts", "int"), ("title", "text"), ("source", "text"),
-        ("origin", "str"), ("content_hash", "str"), ("chars", "int"), ("chunks", "int"), ("metadata", "json"),
-        ("text", "text"),
+        ("origin", "str"), ("content_hash", "str"), ("fingerprint", "str"), ("chars", "int"), ("chunks", "int"),
+        ("metadata", "json"), ("layout", "json"), ("text", "text"),
     ], caps, index="doc_id")
 
 

@@ -21,6 +21,8 @@ of listings and of `qa index`'s resume (a document without it is rewritten). `re
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -35,10 +37,11 @@ import numpy as np
 
 from index.documents import Document
 from index.errors import CiteqaError, DocumentNotFound, IndexMismatch, IndexMissing
+from index.local_store import make_doc
 from index.milvus_address import StoreSpec, chunk_id, locked, parse_store
 from index.milvus_schema import DUMMY_DIM, MAX_VARCHAR, Capabilities, create_collections, detect
 from index.milvus_stats import CorpusStats
-from index.store import Candidate, ChunkRecord, DocumentSummary, PreparedDocument, SentenceRecord
+from index.store import Candidate, ChunkRecord, DocumentState, DocumentSummary, PreparedDocument, SentenceRecord
 
 STORE_ENV = "CITEQA_STORE"
 __all__ = ["MilvusStore", "StoreSpec", "parse_store", "chunk_id"]
@@ -50,7 +53,8 @@ READ = "Session"  # reads see this process's own writes at once, other processes
 QUERY_LIMIT = 16384  # the most rows one query may return on a server
 CHUNK_FIELDS = ["doc_id", "ord", "start", "end", "s0", "s1", "title", "text", "terms", "doc", "vector"]
 SENTENCE_FIELDS = ["doc_id", "ord", "start", "end", "heading", "vector"]
-HEADER = ["doc_id", "title", "source", "origin", "content_hash", "chars", "chunks", "metadata", "parts"]
+HEADER = ["doc_id", "title", "source", "origin", "content_hash", "fingerprint", "chars", "chunks", "metadata", "parts",
+          "layout"]
 
 
 def _quote(values: Iterable[str]) -> str:
@@ -77,7 +81,8 @@ class MilvusStore:
         self.spec = spec
         self.prefix = prefix or os.environ.get(PREFIX_ENV) or "citeqa"
         self.names = {k: f"{self.prefix}_{k}" for k in ("chunks", "sentences", "documents", "manifest")}
-        self.manifest: dict[str, Any] | None = None
+        self._manifest: dict[str, Any] | None = None
+        self._write = threading.RLock()
         self.caps: Capabilities | None = None
         self._stats: CorpusStats | None = None
         self._vocab: tuple[int, dict[str, int]] | None = None
@@ -139,12 +144,12 @@ class MilvusStore:
                 )
         for name in self.names.values():
             self.client.load_collection(name)
-        self.manifest = found
+        self._manifest = found
         return found
 
     @property
     def full_text(self) -> bool:
-        return (self.manifest or {}).get("lexical") == "milvus-bm25"
+        return (self._manifest or {}).get("lexical") == "milvus-bm25"
 
     # -- corpus statistics ----------------------------------------------------------------------------------
 
@@ -154,11 +159,19 @@ class MilvusStore:
                                consistency_level="Strong")
         return int(rows[0]["value"]["g"]) if rows else 0
 
-    def _bump(self) -> None:
+    def _bump(self) -> int:
         g = max(time.time_ns(), (self._stats.generation + 1) if self._stats else 0)
         self.client.upsert(self.names["manifest"], [{"id": "generation", "value": {"g": g}, "dummy": [0.0] * DUMMY_DIM}])
         if self._stats is not None:
             self._stats.generation = g
+        return g
+
+    def refresh(self) -> bool:
+        """Never a round trip on the caller's thread: True when the background check (every REFRESH_S) has
+        reloaded the statistics since the last call, because another process wrote."""
+        before = self._stats.generation if self._stats else None
+        self.stats()
+        return self._stats is not None and self._stats.generation != before
 
     def stats(self) -> CorpusStats:
         """The cached statistics; loaded on first use, then refreshed in the background every REFRESH_S when
@@ -203,36 +216,65 @@ class MilvusStore:
         return self._vocab[1]
 
     # -- writes -------------------------------------------------------------------------------------------
+    # Milvus has no transactions and no locks: writes are serialised within a process (`writing`); replicas
+    # writing at the same instant are not serialised against each other (docs/DEPLOY.md, Limits).
 
-    def put(self, docs: Sequence[PreparedDocument], fresh: bool = False) -> None:
-        """Write documents, replacing earlier versions (`fresh`: the caller knows there are none, so no delete
-        is asked for: deletes by filter are the slow part of a bulk load)."""
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._write:
+            yield
+
+    @contextlib.contextmanager
+    def writing_if_free(self) -> Iterator[bool]:
+        got = self._write.acquire(blocking=False)
+        try:
+            yield got
+        finally:
+            if got:
+                self._write.release()
+
+    def put(self, docs: Sequence[PreparedDocument], fresh: bool = False) -> int:
+        """Write documents, replacing earlier versions and leftovers of an interrupted write (`fresh`: the
+        caller knows there are none). -> the new generation."""
         if not docs:
-            return
-        if not fresh:
-            self._delete([p.document.doc_id for p in docs])
-        rows: dict[str, list[dict[str, Any]]] = {"sentences": [], "parts": [], "chunks": [], "heads": []}
-        for p in docs:
-            for kind, got in _rows(p).items():
-                rows[kind] += got
-        self._insert("sentences", rows["sentences"])
-        self._insert("documents", rows["parts"])
-        self._insert("chunks", rows["chunks"])
-        self._insert("documents", rows["heads"])
-        if self._stats is not None:
-            self._stats.add(p.chunk_terms[i] for p in docs for i in range(len(p.chunks)))
-        self._bump()
+            return self.generation()
+        with self._write:
+            if not fresh:
+                self._delete([p.document.doc_id for p in docs])
+            rows: dict[str, list[dict[str, Any]]] = {"sentences": [], "parts": [], "chunks": [], "heads": []}
+            for p in docs:
+                for kind, got in _rows(p).items():
+                    rows[kind] += got
+            self._insert("sentences", rows["sentences"])
+            self._insert("documents", rows["parts"])
+            self._insert("chunks", rows["chunks"])
+            self._insert("documents", rows["heads"])
+            if self._stats is not None:
+                self._stats.add(p.chunk_terms[i] for p in docs for i in range(len(p.chunks)))
+            return self._bump()
 
-    def remove(self, doc_ids: Sequence[str]) -> None:
-        if doc_ids:
-            self._delete(list(doc_ids))
-            self._bump()
+    def remove(self, doc_ids: Sequence[str], exclude: bool = False) -> int:
+        """One commit; `exclude`: corpus-folder documents among them are recorded so `qa index` leaves them out."""
+        with self._write:
+            if exclude:
+                heads = [h for h in self.headers(doc_ids, strong=True) if h["origin"] == "corpus"]
+                if heads:
+                    self.client.upsert(self.names["manifest"], [
+                        {"id": _fit(f"exclude:{h['source']}", 512), "value": {"source": h["source"]},
+                         "dummy": [0.0] * DUMMY_DIM} for h in heads])
+            if doc_ids:
+                self._delete(list(doc_ids))
+            return self._bump()
 
     def _delete(self, doc_ids: list[str]) -> None:
+        """Part 0 first (the document leaves listings), then passages (it leaves answers), then the rest.
+        Asks for no delete when neither a committed document nor a leftover row exists."""
         flt = f"doc_id in {_quote(doc_ids)}"
+        old = self._scan("chunks", flt, ["terms"], strong=True)
+        if not old and not self.headers(doc_ids, strong=True):
+            return
         if self._stats is not None:
-            old = [r["terms"].split() for r in self._scan("chunks", flt, ["terms"], strong=True)]
-            self._stats.add(old, sign=-1)
+            self._stats.add((r["terms"].split() for r in old), sign=-1)
         self.client.delete(self.names["documents"], filter=f"{flt} and part == 0")
         for kind in ("chunks", "sentences", "documents"):
             self.client.delete(self.names[kind], filter=flt)
@@ -241,10 +283,15 @@ class MilvusStore:
         for lo in range(0, len(rows), BATCH):
             self.client.insert(self.names[kind], rows[lo : lo + BATCH])
 
-    def flush(self) -> None:
+    def merge(self) -> None:
         """Seal what was written into indexed segments (after a bulk load)."""
         for name in self.names.values():
             self.client.flush(name)
+
+    flush = merge
+
+    def close(self) -> None:
+        self.client.close()
 
     # -- reads: a question ---------------------------------------------------------------------------------
 
@@ -263,7 +310,8 @@ class MilvusStore:
             cid = chunk_id(h["id"])
             vec = np.asarray(e["vector"], np.float32)
             self._remember(cid, e)
-            rec = ChunkRecord(cid, e["doc_id"], int(e["start"]), int(e["end"]), e["text"], e["title"], vec)
+            meta = dict((e.get("doc") or {}).get("metadata") or {})
+            rec = ChunkRecord(cid, e["doc_id"], int(e["start"]), int(e["end"]), e["text"], e["title"], vec, meta)
             out.append(Candidate(rec, 0.0 if q is None else float(vec @ q), stats.bm25(query_terms, e["terms"].split())))
         return out
 
@@ -295,10 +343,6 @@ class MilvusStore:
         while len(self._rows) > 4096:
             self._rows.popitem(last=False)
 
-    def chunk_document(self, cid: int) -> dict[str, Any]:
-        """{"source", "chars", "metadata"} of a chunk's document, as it travelled with a recent candidate."""
-        return dict(self._rows[cid]["doc"] or {})
-
     def sentences(self, chunk_ids: Sequence[int]) -> dict[int, list[SentenceRecord]]:
         """The sentences of chunks returned by a recent `candidates`, in document order: one call."""
         want: dict[int, list[str]] = {}
@@ -328,24 +372,51 @@ class MilvusStore:
             flt += f" and ({where})"
         return sorted(self._scan("documents", flt, HEADER, strong), key=lambda r: r["doc_id"])
 
-    def duplicate_of(self, content_hash: str) -> str | None:
+    def find_hash(self, content_hash: str) -> str | None:
         """doc_id of an indexed document with this text (a Strong read: it must see the last write)."""
         found = self.headers(where=_eq("content_hash", content_hash), strong=True)
         return found[0]["doc_id"] if found else None
 
     def document(self, doc_id: str) -> Document:
-        parts = self._scan("documents", _eq("doc_id", doc_id), ["part", "parts", "text", *HEADER[1:]])
+        parts = self._scan("documents", _eq("doc_id", doc_id), ["part", "text", *HEADER])
         head = next((p for p in parts if p["part"] == 0), None)
         if head is None or len(parts) != head["parts"]:
             raise DocumentNotFound(f"no document {doc_id!r}")
         text = "".join(p["text"] for p in sorted(parts, key=lambda p: p["part"]))
-        return Document(doc_id, head["title"], text, head["source"], dict(head.get("metadata") or {}))
+        return make_doc(doc_id, head["title"], text, head["source"], json.dumps(head.get("metadata") or {}),
+                        json.dumps(head.get("layout") or []))
 
     def documents(self, offset: int = 0, limit: int = 100) -> tuple[int, list[DocumentSummary]]:
         rows = self.headers()
-        page = rows[offset : offset + limit]
-        return len(rows), [DocumentSummary(h["doc_id"], h["title"], h["source"], dict(h.get("metadata") or {}),
-                                           int(h["chars"]), int(h["chunks"]), {"origin": h["origin"]}) for h in page]
+        out = []
+        for h in rows[max(0, offset) : max(0, offset) + max(0, limit)]:
+            pages = [p for p in (h.get("layout") or []) if p.get("kind") in ("page", "slide", "sheet")]
+            extra = {"type": Path(h["source"]).suffix.lstrip(".").lower() or None, "pages": len(pages) or None,
+                     "origin": h["origin"], "status": "indexed"}
+            out.append(DocumentSummary(h["doc_id"], h["title"], h["source"], dict(h.get("metadata") or {}),
+                                       int(h["chars"]), int(h["chunks"]), extra))
+        return len(rows), out
+
+    def counts(self) -> dict[str, int]:
+        return {"documents": self.count("documents", "part == 0"), "chunks": self.count()}
+
+    def manifest(self) -> dict[str, Any]:
+        m = dict(self._manifest or {})
+        return {**m, "built_at": m.get("created_at"), "generation": self._stats.generation if self._stats else None}
+
+    def inventory(self) -> dict[str, DocumentState]:
+        return {h["doc_id"]: _state(h) for h in self.headers(strong=True)}
+
+    def state(self, doc_id: str) -> DocumentState | None:
+        found = self.headers([doc_id], strong=True)
+        return _state(found[0]) if found else None
+
+    def sources(self, origin: str) -> set[str]:
+        return {h["source"] for h in self.headers(where=_eq("origin", origin), strong=True)}
+
+    def exclusions(self) -> set[str]:
+        rows = self._scan("manifest", 'id like "exclude:%"', ["value"], strong=True)
+        return {r["value"]["source"] for r in rows}
 
     def count(self, kind: str = "chunks", flt: str = "") -> int:
         res = self.client.query(self.names[kind], filter=flt, output_fields=["count(*)"], consistency_level="Strong")
@@ -368,7 +439,7 @@ class MilvusStore:
             it.close()
 
     def describe(self) -> dict[str, Any]:
-        m = self.manifest or {}
+        m = self._manifest or {}
         return {"type": "milvus", "uri": self.spec.redacted(), "lite": self.spec.local, "prefix": self.prefix,
                 "server": self.caps.version if self.caps else None, "vectors": self.count(), "dim": m.get("dim"),
                 "lexical": m.get("lexical"), "index": m.get("vector_index")}
@@ -378,7 +449,7 @@ class MilvusStore:
             if self.client.has_collection(name):
                 self.client.drop_collection(name)
         self._collections = set(self.client.list_collections())
-        self.manifest, self._stats = None, None
+        self._manifest, self._stats = None, None
 
 
 def _sentence(r: dict[str, Any], chunk: dict[str, Any]) -> SentenceRecord:
@@ -388,10 +459,16 @@ def _sentence(r: dict[str, Any], chunk: dict[str, Any]) -> SentenceRecord:
                           np.asarray(r["vector"], np.float32))
 
 
+def _state(h: dict[str, Any]) -> DocumentState:
+    return DocumentState(h["doc_id"], h["source"], h["origin"], h["content_hash"], h.get("fingerprint") or None)
+
+
 def _rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
     """One prepared document -> its rows per collection (heads: the part-0 row, the commit marker)."""
     d = p.document
     doc_json = {"source": d.source, "chars": len(d.text), "metadata": dict(d.metadata)}
+    layout = [dataclasses.asdict(x) if dataclasses.is_dataclass(x) and not isinstance(x, type) else x
+              for x in getattr(d, "parts", ())]
     chunks = [
         {"id": f"{d.doc_id}#c{i}", "doc_id": d.doc_id, "ord": i, "start": s, "end": e, "s0": s0, "s1": s1,
          "title": _fit(d.title), "text": _fit(d.text[s:e]), "terms": _fit(" ".join(p.chunk_terms[i])), "doc": doc_json,
@@ -407,7 +484,8 @@ def _rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
     parts = [
         {"id": f"{d.doc_id}#p{i}", "doc_id": d.doc_id, "part": i, "parts": len(pieces), "title": _fit(d.title),
          "source": _fit(d.source), "origin": p.origin, "content_hash": d.content_hash, "chars": len(d.text),
-         "chunks": len(chunks), "metadata": dict(d.metadata) if i == 0 else {}, "text": piece,
+         "fingerprint": p.fingerprint or "", "chunks": len(chunks), "metadata": dict(d.metadata) if i == 0 else {},
+         "layout": layout if i == 0 else [], "text": piece,
          "dummy": [0.0] * DUMMY_DIM}
         for i, piece in enumerate(pieces)
     ]

@@ -18,12 +18,11 @@ import httpx
 import pytest
 
 from index.errors import DocumentNotFound, DuplicateDocument, IndexMismatch
-from qa.engine import Engine, Settings
+from qa.engine import Engine, Settings, open_engine
 from qa.evaluate import load_gold, run_gold, summarize
-from qa.milvus_engine import MilvusEngine, sync
 from tests import milvus_server
 from tests.milvus_server import Counting
-from tests.test_milvus import NEW_DOC, QUESTIONS, TOLERANCE, _free_port, _wait, same_answer
+from tests.test_milvus import NEW_DOC, QUESTIONS, TOLERANCE, _free_port, _wait, same_answer, sync
 
 pytest.importorskip("pymilvus")
 
@@ -55,7 +54,7 @@ def server_settings(milvus_uri: str, default_corpus: Path, monkeypatch: pytest.M
 def test_a_2_3_server_gets_the_fallback_schema(server_settings: Settings, fake_embedder) -> None:
     counts, embedded, _ = sync(server_settings, fake_embedder)
     assert len(embedded) == 5 and counts["documents"] == 5
-    engine = MilvusEngine.open(server_settings, embedder=fake_embedder)
+    engine = open_engine(server_settings, embedder=fake_embedder)
     store = engine.health()["store"]
     assert store["server"].startswith("v2.3") and store["lexical"] == "candidates" and store["index"] == "HNSW"
     result = engine.ask("Safe Third Country Agreement").to_dict()
@@ -66,7 +65,7 @@ def test_a_2_3_server_gets_the_fallback_schema(server_settings: Settings, fake_e
 
 def test_a_question_costs_two_round_trips(server_settings: Settings, fake_embedder) -> None:
     sync(server_settings, fake_embedder)
-    engine = MilvusEngine.open(server_settings, embedder=fake_embedder)
+    engine = open_engine(server_settings, embedder=fake_embedder)
     engine.store.client = counter = Counting(engine.store.client)  # type: ignore[assignment]
     for q in QUESTIONS:
         counter.calls.clear()
@@ -79,7 +78,7 @@ def test_a_question_costs_two_round_trips(server_settings: Settings, fake_embedd
 
 def test_uploads_and_deletes_on_the_server(server_settings: Settings, fake_embedder) -> None:
     sync(server_settings, fake_embedder)
-    engine = MilvusEngine.open(server_settings, embedder=fake_embedder)
+    engine = open_engine(server_settings, embedder=fake_embedder)
     engine.store.client = counter = Counting(engine.store.client)  # type: ignore[assignment]
     doc, _ = engine.add(NEW_DOC, "Quetzal compact.txt", title="Quetzal Harbour Compact")
     writes = [c for c in counter.calls if c in ("insert", "upsert", "delete")]
@@ -101,7 +100,7 @@ def test_a_replica_with_another_model_is_refused_by_the_server(server_settings: 
 
     sync(server_settings, fake_embedder)
     with pytest.raises(IndexMismatch, match="built with embedder"):
-        MilvusEngine.open(server_settings, embedder=FakeEmbedder(dim=32))
+        open_engine(server_settings, embedder=FakeEmbedder(dim=32))
 
 
 @pytest.mark.slow
@@ -110,7 +109,7 @@ def test_gold_metrics_on_the_server_match_faiss(default_engine: Engine, default_
     monkeypatch.setenv("CITEQA_MILVUS_PREFIX", "gold")
     settings = Settings(corpus=default_corpus_session, store=milvus_uri)
     sync(settings, real_embedder)
-    milvus = MilvusEngine.open(settings, embedder=real_embedder)
+    milvus = open_engine(settings, embedder=real_embedder)
     gold = load_gold(ROOT / "tests/gold/questions.jsonl")
     f = summarize(run_gold(default_engine, gold))
     m = summarize(run_gold(milvus, gold))
