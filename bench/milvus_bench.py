@@ -2,15 +2,15 @@
 
     .venv/bin/python -m bench.milvus_bench [--scifact DIR] [--docs 1000 | --full] [--asks 50] [--out docs/DEPLOY.md]
 
-Corpus: SciFact's abstracts (the first --docs, or all 5,183 with --full), chunked and embedded once by
-qa.beir.cached_index (the real default embedder); every store then receives the same prepared rows, so the
+Corpus: SciFact's abstracts (the first --docs, or all 5,183 with --full), prepared once (index.build.prepare,
+the real default embedder) and kept in --cache; every store then receives the same prepared rows, so the
 write rates compare storage, not embedding. The real server is Milvus 2.3.5 from `milvus-server`
 (tests/milvus_server.py), on free loopback ports, started and stopped here.
 
 Measured per store:
-    write    local: the FAISS index files + BM25 statistics saved (index.storage.save);
-             Milvus: MilvusStore.put in batches of qa.milvus_engine.SYNC_BATCH_DOCS documents, then flush
-    ask      Engine.ask / MilvusEngine.ask in process (question embedding included), --asks SciFact queries,
+    write    Store.put in batches of qa.sync.BATCH documents under the write lock, then Store.merge, as `qa index`
+             does once the documents are embedded (embedding is the same work for every store and is excluded)
+    ask      Engine.ask over each store in process (question embedding included), --asks SciFact queries,
              after one warm-up ask; p50 and p95
     nDCG@10  SciFact test queries whose judged documents are all in the corpus, retrieval as `qa beir` runs it
 Writes a section between the markers in --out and prints one JSON object.
@@ -19,7 +19,6 @@ Writes a section between the markers in --out and prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shutil
 import statistics
@@ -43,31 +42,44 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--docs", type=int, default=1000)
     p.add_argument("--full", action="store_true", help="all 5,183 abstracts")
     p.add_argument("--asks", type=int, default=50)
-    p.add_argument("--cache", help="index cache folder (default: qa beir's)")
+    p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "citeqa-milvus-bench"),
+                   help="where the prepared (embedded) documents are kept between runs")
     p.add_argument("--out", default=str(ROOT / "docs" / "DEPLOY.md"))
     args = p.parse_args(argv)
 
+    from index.build import chunking_manifest
+    from index.chunk import ChunkParams
     from index.embed import load_embedder
-    from qa.beir import cached_index, load_dataset
+    from index.local_store import LocalStore
+    from index.milvus_store import MilvusStore, parse_store
+    from qa.beir import load_dataset
+    from qa.milvus_engine import expected_manifest
 
     embedder = load_embedder()
     ds = load_dataset(args.scifact)
-    if not args.full:  # the first --docs abstracts, embedded and cached on their own
-        ds = dataclasses.replace(ds, documents=ds.documents[: args.docs], corpus_sha256=f"{ds.corpus_sha256}-{args.docs}")
-    index, _ = cached_index(ds, embedder, args.cache)
-    ids = set(index.documents)
+    docs = ds.documents if args.full else ds.documents[: args.docs]
+    prepared = prepared_documents(docs, embedder, Path(args.cache))
+    ids = {d.doc_id for d in docs}
     qids = [q for q in ds.queries if ds.qrels.get(q) and set(ds.qrels[q]) <= ids]
     work = Path(tempfile.mkdtemp(prefix="citeqa-milvus-bench-"))
-    result: dict[str, Any] = {"documents": len(index.documents), "chunks": len(index.chunks),
-                              "sentences": len(index.sentences), "queries": len(qids), "asks": args.asks}
+    result: dict[str, Any] = {"documents": len(docs), "chunks": sum(len(x.chunks) for x in prepared),
+                              "sentences": sum(len(x.sentences) for x in prepared), "queries": len(qids), "asks": args.asks}
     try:
-        result["faiss"] = run_local(index, ds, qids, embedder, work, args.asks)
-        result["milvus_lite"] = run_milvus(index, ds, qids, embedder, f"milvus://{work / 'lite.db'}", args.asks)
+        local = LocalStore.open(work / "local", embedder.identity(), chunking_manifest(ChunkParams()), create=True)
+        result["faiss"] = run_store(local, prepared, ds, qids, embedder, work, args.asks)
+
+        def milvus(uri: str) -> Any:
+            store = MilvusStore(parse_store(uri), prefix="bench")
+            store.connect(expected_manifest(embedder), create=True)
+            return store
+
+        result["milvus_lite"] = run_store(milvus(f"milvus://{work / 'lite.db'}"), prepared, ds, qids, embedder, work,
+                                          args.asks)
         from tests.milvus_server import start
 
         server = start(work / "server")
         try:
-            result["milvus_server"] = run_milvus(index, ds, qids, embedder, server.uri, args.asks)
+            result["milvus_server"] = run_store(milvus(server.uri), prepared, ds, qids, embedder, work, args.asks)
         finally:
             server.stop()
     finally:
@@ -77,44 +89,73 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_local(index: Any, ds: Any, qids: list[str], embedder: Any, work: Path, asks: int) -> dict[str, Any]:
-    from index.storage import save
-    from qa.beir import run_queries
-    from qa.engine import Engine, Settings
-    from qa.retrieve import RetrievalConfig
+def prepared_documents(docs: list[Any], embedder: Any, cache: Path) -> list[Any]:
+    """index.build.prepare of the documents (the real model), kept in `cache` by corpus and embedder."""
+    import hashlib
+    import pickle
 
-    t0 = time.perf_counter()
-    save(index, work / "faiss")
-    write_s = time.perf_counter() - t0
-    engine = Engine(Settings(corpus=work / "none", index=work / "faiss"), embedder, index)
-    out = {"write_s": round(write_s, 2), "docs_per_s": round(len(index.documents) / write_s)}
-    out["ask_ms"] = ask_times(engine, ds, qids, asks)
-    out["ndcg_at_10"] = round(ndcg(ds, qids, run_queries(ds, index, embedder, RetrievalConfig(), query_ids=qids).run), 4)
+    from index.build import prepare
+
+    key = hashlib.sha256(json.dumps([[d.doc_id, d.content_hash] for d in docs] + [embedder.identity()],
+                                    sort_keys=True).encode()).hexdigest()[:16]
+    path = cache / f"prepared-{len(docs)}-{key}.pkl"
+    if path.is_file():
+        with open(path, "rb") as fh:
+            return list(pickle.load(fh))
+    out = prepare(docs, embedder)
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        pickle.dump(out, fh)
     return out
 
 
-def run_milvus(index: Any, ds: Any, qids: list[str], embedder: Any, store_uri: str, asks: int) -> dict[str, Any]:
-    from index.milvus_store import MilvusStore, parse_store
-    from qa.engine import Settings
-    from qa.milvus_engine import SYNC_BATCH_DOCS, MilvusEngine, expected_manifest, prepared
+class Timed:
+    """Wraps a MilvusClient: wall time per method, to see where an ask spends it."""
 
-    store = MilvusStore(parse_store(store_uri), prefix="bench")
-    store.connect(expected_manifest(embedder), create=True)
-    order = list(index.documents)
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.ms = inner, {}
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name not in ("search", "hybrid_search", "get", "query"):
+            return attr
+
+        def timed(*a: Any, **kw: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return attr(*a, **kw)
+            finally:
+                self.ms.setdefault(name, []).append((time.perf_counter() - t0) * 1000)
+
+        return timed
+
+
+def run_store(store: Any, prepared: list[Any], ds: Any, qids: list[str], embedder: Any, work: Path,
+              asks: int) -> dict[str, Any]:
+    """Write the prepared documents as `qa index` does (batches of 32, one commit each), then ask and rank."""
+    from qa.beir import run_queries
+    from qa.engine import Engine, Settings
+    from qa.retrieve import RetrievalConfig
+    from qa.sync import BATCH
+
     t0 = time.perf_counter()
-    for lo in range(0, len(order), SYNC_BATCH_DOCS):
-        store.put([prepared(index, d, "corpus") for d in order[lo : lo + SYNC_BATCH_DOCS]], fresh=True)
-    store.flush()
+    for lo in range(0, len(prepared), BATCH):
+        with store.writing():
+            store.put(prepared[lo : lo + BATCH])
+    store.merge()
     write_s = time.perf_counter() - t0
-    settings = Settings(corpus=Path("none"), store=store_uri)
-    engine = MilvusEngine(settings, embedder, store)
-    engine.store.connect(expected_manifest(embedder), create=False)
-    out = {"write_s": round(write_s, 2), "docs_per_s": round(len(order) / write_s),
-           "server": store.caps.version if store.caps else None, "lexical": (store.manifest or {}).get("lexical")}
-    engine.ask("warm-up question about cells")
+    out: dict[str, Any] = {"write_s": round(write_s, 2), "docs_per_s": round(len(prepared) / write_s),
+                           "describe": {k: v for k, v in store.describe().items() if k in ("server", "lexical", "index")}}
+    engine = Engine(Settings(corpus=work / "none", index=work / "none"), embedder, store)
+    if store.kind == "milvus":
+        store.client = timer = Timed(store.client)
     out["ask_ms"] = ask_times(engine, ds, qids, asks)
-    out["ndcg_at_10"] = round(ndcg(ds, qids, milvus_run(engine, ds, qids, index)), 4)
-    store.drop()
+    if store.kind == "milvus":
+        out["call_ms"] = {k: pct(v) for k, v in timer.ms.items()}
+        store.client = timer.inner
+    out["ndcg_at_10"] = round(ndcg(ds, qids, run_queries(ds, store, embedder, RetrievalConfig(), query_ids=qids).run), 4)
+    if store.kind == "milvus":
+        store.drop()
     return out
 
 
@@ -128,23 +169,6 @@ def ask_times(engine: Any, ds: Any, qids: list[str], n: int) -> dict[str, float]
     return pct(times)
 
 
-def milvus_run(engine: Any, ds: Any, qids: list[str], index: Any) -> dict[str, dict[str, float]]:
-    """`qa beir`'s ranking through Milvus: the candidates (two round trips), then the same `retrieve`."""
-    from qa.beir import rank_documents
-    from qa.retrieve import retrieve
-
-    depth = 100
-    chunk_depth = depth * max(1, round(3 * len(index.chunks) / max(1, len(index.documents))))
-    run = {}
-    vecs = engine.embedder.embed([ds.queries[q] for q in qids])
-    for q, v in zip(qids, vecs):
-        mini = engine._candidates(ds.queries[q], v, 10, None)
-        hits = retrieve(ds.queries[q], mini, chunk_depth, qvec=v, config=engine.retrieval)
-        docs = rank_documents(mini, [h.row for h in hits], depth)
-        run[q] = {d: float(depth - i) for i, d in enumerate(docs)}
-    return run
-
-
 def ndcg(ds: Any, qids: list[str], run: dict[str, dict[str, float]]) -> float:
     from qa.beir import evaluate
 
@@ -153,8 +177,9 @@ def ndcg(ds: Any, qids: list[str], run: dict[str, dict[str, float]]) -> float:
 
 def write(out: Path, r: dict[str, Any]) -> None:
     f, lite, srv = r["faiss"], r["milvus_lite"], r["milvus_server"]
-    rows = [("FAISS (local store)", f, "—"), ("milvus-lite 3.2", lite, lite["lexical"]),
-            (f"Milvus server {srv['server']}", srv, srv["lexical"])]
+    rows = [("local store (FAISS)", f, f["describe"].get("lexical", "—")),
+            ("milvus-lite 3.2", lite, lite["describe"]["lexical"]),
+            (f"Milvus server {srv['describe']['server']}", srv, srv["describe"]["lexical"])]
     lines = [BEGIN, "",
              f"SciFact, {r['documents']:,} abstracts ({r['chunks']:,} passages, {r['sentences']:,} sentences); "
              f"ask over {r['asks']} test queries in process, question embedding included; nDCG@10 over "
@@ -166,7 +191,9 @@ def write(out: Path, r: dict[str, Any]) -> None:
         lines.append(f"| {name} | {lex} | {m['ask_ms']['p50']} ms | {m['ask_ms']['p95']} ms | "
                      f"{m['ask_ms']['p50'] / f['ask_ms']['p50']:.1f}× | {m['ndcg_at_10']:.4f} | {m['docs_per_s']:,} | "
                      f"{m['docs_per_s'] / f['docs_per_s']:.2f}× |")
-    lines += ["", END]
+    calls = "; ".join(f"{n}: " + ", ".join(f"{k} p50 {v['p50']} ms" for k, v in m.get("call_ms", {}).items())
+                      for n, m, _ in rows[1:])
+    lines += ["", f"Milvus calls during the asks ({calls}).", "", END]
     text = out.read_text(encoding="utf-8") if out.exists() else ""
     block = "\n".join(lines)
     if BEGIN in text and END in text:

@@ -22,7 +22,6 @@ of listings and of `qa index`'s resume (a document without it is rewritten). `re
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -39,14 +38,14 @@ from index.documents import Document
 from index.errors import CiteqaError, DocumentNotFound, IndexMismatch, IndexMissing
 from index.local_store import make_doc
 from index.milvus_address import StoreSpec, chunk_id, locked, parse_store
-from index.milvus_schema import DUMMY_DIM, MAX_VARCHAR, Capabilities, create_collections, detect
+from index.milvus_rows import PART_CHARS, document_rows, fit, sentence_record, summary_state
+from index.milvus_schema import DUMMY_DIM, Capabilities, create_collections, detect
 from index.milvus_stats import CorpusStats
 from index.store import Candidate, ChunkRecord, DocumentState, DocumentSummary, PreparedDocument, SentenceRecord
 
 STORE_ENV = "CITEQA_STORE"
-__all__ = ["MilvusStore", "StoreSpec", "parse_store", "chunk_id"]
+__all__ = ["MilvusStore", "StoreSpec", "parse_store", "chunk_id", "PART_CHARS"]
 PREFIX_ENV = "CITEQA_MILVUS_PREFIX"
-PART_CHARS = 16000  # 4 bytes per character at most: a part always fits a 65535-byte VARCHAR
 BATCH = 1000  # rows per insert call
 REFRESH_S = 5.0  # how often a reader checks whether another process wrote (in the background)
 READ = "Session"  # reads see this process's own writes at once, other processes' within a time tick
@@ -63,12 +62,6 @@ def _quote(values: Iterable[str]) -> str:
 
 def _eq(field: str, value: str) -> str:
     return f"{field} == {json.dumps(value, ensure_ascii=False)}"
-
-
-def _fit(text: str, limit: int = MAX_VARCHAR) -> str:
-    """Cut to at most `limit` UTF-8 bytes, on a character boundary."""
-    data = text.encode("utf-8")
-    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
 class MilvusStore:
@@ -243,7 +236,7 @@ class MilvusStore:
                 self._delete([p.document.doc_id for p in docs])
             rows: dict[str, list[dict[str, Any]]] = {"sentences": [], "parts": [], "chunks": [], "heads": []}
             for p in docs:
-                for kind, got in _rows(p).items():
+                for kind, got in document_rows(p).items():
                     rows[kind] += got
             self._insert("sentences", rows["sentences"])
             self._insert("documents", rows["parts"])
@@ -260,7 +253,7 @@ class MilvusStore:
                 heads = [h for h in self.headers(doc_ids, strong=True) if h["origin"] == "corpus"]
                 if heads:
                     self.client.upsert(self.names["manifest"], [
-                        {"id": _fit(f"exclude:{h['source']}", 512), "value": {"source": h["source"]},
+                        {"id": fit(f"exclude:{h['source']}", 512), "value": {"source": h["source"]},
                          "dummy": [0.0] * DUMMY_DIM} for h in heads])
             if doc_ids:
                 self._delete(list(doc_ids))
@@ -356,7 +349,7 @@ class MilvusStore:
             rows = self.client.get(self.names["sentences"], ids=ids[lo : lo + QUERY_LIMIT],
                                    output_fields=SENTENCE_FIELDS, consistency_level=READ)
             got.update({r["id"]: r for r in rows})
-        return {cid: [_sentence(got[i], self._rows[cid]) for i in v if i in got] for cid, v in want.items()}
+        return {cid: [sentence_record(got[i], self._rows[cid]) for i in v if i in got] for cid, v in want.items()}
 
     # -- reads: documents ------------------------------------------------------------------------------------
 
@@ -405,11 +398,11 @@ class MilvusStore:
         return {**m, "built_at": m.get("created_at"), "generation": self._stats.generation if self._stats else None}
 
     def inventory(self) -> dict[str, DocumentState]:
-        return {h["doc_id"]: _state(h) for h in self.headers(strong=True)}
+        return {h["doc_id"]: summary_state(h) for h in self.headers(strong=True)}
 
     def state(self, doc_id: str) -> DocumentState | None:
         found = self.headers([doc_id], strong=True)
-        return _state(found[0]) if found else None
+        return summary_state(found[0]) if found else None
 
     def sources(self, origin: str) -> set[str]:
         return {h["source"] for h in self.headers(where=_eq("origin", origin), strong=True)}
@@ -450,43 +443,3 @@ class MilvusStore:
                 self.client.drop_collection(name)
         self._collections = set(self.client.list_collections())
         self._manifest, self._stats = None, None
-
-
-def _sentence(r: dict[str, Any], chunk: dict[str, Any]) -> SentenceRecord:
-    """A sentence row; its text is cut from its passage's (sentences lie inside their passages)."""
-    s, e, c0 = int(r["start"]), int(r["end"]), int(chunk["start"])
-    return SentenceRecord(r["doc_id"], int(r["ord"]), s, e, chunk["text"][s - c0 : e - c0], bool(r["heading"]),
-                          np.asarray(r["vector"], np.float32))
-
-
-def _state(h: dict[str, Any]) -> DocumentState:
-    return DocumentState(h["doc_id"], h["source"], h["origin"], h["content_hash"], h.get("fingerprint") or None)
-
-
-def _rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
-    """One prepared document -> its rows per collection (heads: the part-0 row, the commit marker)."""
-    d = p.document
-    doc_json = {"source": d.source, "chars": len(d.text), "metadata": dict(d.metadata)}
-    layout = [dataclasses.asdict(x) if dataclasses.is_dataclass(x) and not isinstance(x, type) else x
-              for x in getattr(d, "parts", ())]
-    chunks = [
-        {"id": f"{d.doc_id}#c{i}", "doc_id": d.doc_id, "ord": i, "start": s, "end": e, "s0": s0, "s1": s1,
-         "title": _fit(d.title), "text": _fit(d.text[s:e]), "terms": _fit(" ".join(p.chunk_terms[i])), "doc": doc_json,
-         "vector": p.chunk_vectors[i].tolist()}
-        for i, (s, e, s0, s1) in enumerate(p.chunks)
-    ]
-    sentences = [
-        {"id": f"{d.doc_id}#s{i}", "doc_id": d.doc_id, "ord": i, "start": s, "end": e, "heading": bool(h),
-         "vector": p.sentence_vectors[i].tolist()}
-        for i, (s, e, h) in enumerate(p.sentences)
-    ]
-    pieces = [d.text[i : i + PART_CHARS] for i in range(0, len(d.text), PART_CHARS)] or [""]
-    parts = [
-        {"id": f"{d.doc_id}#p{i}", "doc_id": d.doc_id, "part": i, "parts": len(pieces), "title": _fit(d.title),
-         "source": _fit(d.source), "origin": p.origin, "content_hash": d.content_hash, "chars": len(d.text),
-         "fingerprint": p.fingerprint or "", "chunks": len(chunks), "metadata": dict(d.metadata) if i == 0 else {},
-         "layout": layout if i == 0 else [], "text": piece,
-         "dummy": [0.0] * DUMMY_DIM}
-        for i, piece in enumerate(pieces)
-    ]
-    return {"sentences": sentences, "parts": parts[1:], "chunks": chunks, "heads": parts[:1]}
