@@ -54,7 +54,7 @@ def document_rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
         {"id": f"{d.doc_id}#p{i}", "doc_id": d.doc_id, "part": i, "parts": len(pieces), "title": fit(d.title),
          "source": fit(d.source), "origin": p.origin, "content_hash": d.content_hash, "chars": len(d.text),
          "fingerprint": p.fingerprint or "", "chunks": len(chunks), "metadata": dict(d.metadata) if i == 0 else {},
-         "layout": layout if i == 0 else [], "text": piece,
+         "layout": {"parts": layout if i == 0 else []}, "text": piece,  # 2.3: a JSON field is an object
          "dummy": [0.0] * DUMMY_DIM}
         for i, piece in enumerate(pieces)
     ]

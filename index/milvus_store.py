@@ -377,13 +377,13 @@ class MilvusStore:
             raise DocumentNotFound(f"no document {doc_id!r}")
         text = "".join(p["text"] for p in sorted(parts, key=lambda p: p["part"]))
         return make_doc(doc_id, head["title"], text, head["source"], json.dumps(head.get("metadata") or {}),
-                        json.dumps(head.get("layout") or []))
+                        json.dumps((head.get("layout") or {}).get("parts") or []))
 
     def documents(self, offset: int = 0, limit: int = 100) -> tuple[int, list[DocumentSummary]]:
         rows = self.headers()
         out = []
         for h in rows[max(0, offset) : max(0, offset) + max(0, limit)]:
-            pages = [p for p in (h.get("layout") or []) if p.get("kind") in ("page", "slide", "sheet")]
+            pages = [p for p in (h.get("layout") or {}).get("parts") or [] if p.get("kind") in ("page", "slide", "sheet")]
             extra = {"type": Path(h["source"]).suffix.lstrip(".").lower() or None, "pages": len(pages) or None,
                      "origin": h["origin"], "status": "indexed"}
             out.append(DocumentSummary(h["doc_id"], h["title"], h["source"], dict(h.get("metadata") or {}),
