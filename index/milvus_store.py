@@ -66,6 +66,9 @@ def _eq(field: str, value: str) -> str:
 
 class MilvusStore:
     kind = "milvus"
+    # whether a dense-only search also returns the passages' vectors (retrieve's pseudo-relevance feedback,
+    # off by default, reads them); a hybrid search always does: its distance is a fused rank, not the cosine
+    with_vectors = False
 
     def __init__(self, spec: StoreSpec, prefix: str | None = None) -> None:
         from pymilvus import MilvusClient
@@ -76,6 +79,9 @@ class MilvusStore:
         self.names = {k: f"{self.prefix}_{k}" for k in ("chunks", "sentences", "documents", "manifest")}
         self._manifest: dict[str, Any] | None = None
         self._write = threading.RLock()
+        # doc_ids in the store as of the last `inventory` that found no leftover rows (None: unknown); a put of
+        # other ids then asks for no delete: `qa index` streams new documents with inserts only
+        self._known: set[str] | None = None
         self.caps: Capabilities | None = None
         self._stats: CorpusStats | None = None
         self._vocab: tuple[int, dict[str, int]] | None = None
@@ -180,6 +186,7 @@ class MilvusStore:
     def _refresh_in_background(self) -> None:
         try:
             if self._stats is None or self.generation() != self._stats.generation:
+                self._known = None  # another process wrote: ids it added are not known here
                 self._reload()
         except Exception:  # noqa: BLE001 - a failed refresh keeps the old numbers; the next one retries
             logging.getLogger(__name__).warning("refreshing Milvus corpus statistics failed", exc_info=True)
@@ -231,9 +238,12 @@ class MilvusStore:
         caller knows there are none). -> the new generation."""
         if not docs:
             return self.generation()
+        ids = [p.document.doc_id for p in docs]
         with self._write:
-            if not fresh:
-                self._delete([p.document.doc_id for p in docs])
+            if not fresh and (self._known is None or not self._known.isdisjoint(ids)):
+                self._delete(ids)
+            if self._known is not None:
+                self._known.update(ids)
             rows: dict[str, list[dict[str, Any]]] = {"sentences": [], "parts": [], "chunks": [], "heads": []}
             for p in docs:
                 for kind, got in document_rows(p).items():
@@ -257,6 +267,8 @@ class MilvusStore:
                          "dummy": [0.0] * DUMMY_DIM} for h in heads])
             if doc_ids:
                 self._delete(list(doc_ids))
+            if self._known is not None:
+                self._known.difference_update(doc_ids)
             return self._bump()
 
     def _delete(self, doc_ids: list[str]) -> None:
@@ -301,11 +313,13 @@ class MilvusStore:
         for h in hits:
             e = h["entity"]
             cid = chunk_id(h["id"])
-            vec = np.asarray(e["vector"], np.float32)
+            vec = np.asarray(e["vector"], np.float32) if "vector" in e else None
             self._remember(cid, e)
             meta = dict((e.get("doc") or {}).get("metadata") or {})
             rec = ChunkRecord(cid, e["doc_id"], int(e["start"]), int(e["end"]), e["text"], e["title"], vec, meta)
-            out.append(Candidate(rec, 0.0 if q is None else float(vec @ q), stats.bm25(query_terms, e["terms"].split())))
+            # a dense-only search's distance is the exact inner product (HNSW and FLAT keep raw float vectors)
+            dense = 0.0 if q is None else float(vec @ q) if vec is not None else float(h["distance"])
+            out.append(Candidate(rec, dense, stats.bm25(query_terms, e["terms"].split())))
         return out
 
     def _search(self, qvec: np.ndarray | None, query_terms: list[str], k: int, flt: str) -> list[dict[str, Any]]:
@@ -326,8 +340,9 @@ class MilvusStore:
             field, params = "vector", dense_params
         else:
             data, field, params = [" ".join(query_terms)], "sparse", {"metric_type": "BM25"}
+        fields = [f for f in CHUNK_FIELDS if f != "vector" or self.with_vectors]  # the distance is the dense score
         res = self.client.search(self.names["chunks"], data=data, anns_field=field, limit=k, filter=flt,
-                                 output_fields=CHUNK_FIELDS, search_params=params, consistency_level=READ)
+                                 output_fields=fields, search_params=params, consistency_level=READ)
         return list(res[0])
 
     def _remember(self, cid: int, entity: dict[str, Any]) -> None:
@@ -398,7 +413,10 @@ class MilvusStore:
         return {**m, "built_at": m.get("created_at"), "generation": self._stats.generation if self._stats else None}
 
     def inventory(self) -> dict[str, DocumentState]:
-        return {h["doc_id"]: summary_state(h) for h in self.headers(strong=True)}
+        heads = self.headers(strong=True)
+        clean = self.count() == sum(int(h["chunks"]) for h in heads)  # no rows of an interrupted write
+        self._known = {h["doc_id"] for h in heads} if clean else None
+        return {h["doc_id"]: summary_state(h) for h in heads}
 
     def state(self, doc_id: str) -> DocumentState | None:
         found = self.headers([doc_id], strong=True)
