@@ -42,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--docs", type=int, default=1000)
     p.add_argument("--full", action="store_true", help="all 5,183 abstracts")
     p.add_argument("--asks", type=int, default=50)
-    p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "citeqa-milvus-bench"),
-                   help="where the prepared (embedded) documents are kept between runs")
+    p.add_argument(
+        "--cache",
+        default=str(Path(tempfile.gettempdir()) / "citeqa-milvus-bench"),
+        help="where the prepared (embedded) documents are kept between runs",
+    )
     p.add_argument("--out", default=str(ROOT / "docs" / "DEPLOY.md"))
     args = p.parse_args(argv)
 
@@ -62,8 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     ids = {d.doc_id for d in docs}
     qids = [q for q in ds.queries if ds.qrels.get(q) and set(ds.qrels[q]) <= ids]
     work = Path(tempfile.mkdtemp(prefix="citeqa-milvus-bench-"))
-    result: dict[str, Any] = {"documents": len(docs), "chunks": sum(len(x.chunks) for x in prepared),
-                              "sentences": sum(len(x.sentences) for x in prepared), "queries": len(qids), "asks": args.asks}
+    result: dict[str, Any] = {
+        "documents": len(docs),
+        "chunks": sum(len(x.chunks) for x in prepared),
+        "sentences": sum(len(x.sentences) for x in prepared),
+        "queries": len(qids),
+        "asks": args.asks,
+    }
     try:
         local = LocalStore.open(work / "local", embedder.identity(), chunking_manifest(ChunkParams()), create=True)
         result["faiss"] = run_store(local, prepared, ds, qids, embedder, work, args.asks)
@@ -73,8 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             store.connect(expected_manifest(embedder), create=True)
             return store
 
-        result["milvus_lite"] = run_store(milvus(f"milvus://{work / 'lite.db'}"), prepared, ds, qids, embedder, work,
-                                          args.asks)
+        result["milvus_lite"] = run_store(milvus(f"milvus://{work / 'lite.db'}"), prepared, ds, qids, embedder, work, args.asks)
         from tests.milvus_server import start
 
         server = start(work / "server")
@@ -96,8 +103,9 @@ def prepared_documents(docs: list[Any], embedder: Any, cache: Path) -> list[Any]
 
     from index.build import prepare
 
-    key = hashlib.sha256(json.dumps([[d.doc_id, d.content_hash] for d in docs] + [embedder.identity()],
-                                    sort_keys=True).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        json.dumps([[d.doc_id, d.content_hash] for d in docs] + [embedder.identity()], sort_keys=True).encode()
+    ).hexdigest()[:16]
     path = cache / f"prepared-{len(docs)}-{key}.pkl"
     if path.is_file():
         with open(path, "rb") as fh:
@@ -130,8 +138,7 @@ class Timed:
         return timed
 
 
-def run_store(store: Any, prepared: list[Any], ds: Any, qids: list[str], embedder: Any, work: Path,
-              asks: int) -> dict[str, Any]:
+def run_store(store: Any, prepared: list[Any], ds: Any, qids: list[str], embedder: Any, work: Path, asks: int) -> dict[str, Any]:
     """Write the prepared documents as `qa index` does (batches of 32, one commit each), then ask and rank."""
     from qa.beir import run_queries
     from qa.engine import Engine, Settings
@@ -144,8 +151,11 @@ def run_store(store: Any, prepared: list[Any], ds: Any, qids: list[str], embedde
             store.put(prepared[lo : lo + BATCH])
     store.merge()
     write_s = time.perf_counter() - t0
-    out: dict[str, Any] = {"write_s": round(write_s, 2), "docs_per_s": round(len(prepared) / write_s),
-                           "describe": {k: v for k, v in store.describe().items() if k in ("server", "lexical", "index")}}
+    out: dict[str, Any] = {
+        "write_s": round(write_s, 2),
+        "docs_per_s": round(len(prepared) / write_s),
+        "describe": {k: v for k, v in store.describe().items() if k in ("server", "lexical", "index")},
+    }
     engine = Engine(Settings(corpus=work / "none", index=work / "none"), embedder, store)
     if store.kind == "milvus":
         store.client = timer = Timed(store.client)
@@ -177,22 +187,29 @@ def ndcg(ds: Any, qids: list[str], run: dict[str, dict[str, float]]) -> float:
 
 def write(out: Path, r: dict[str, Any]) -> None:
     f, lite, srv = r["faiss"], r["milvus_lite"], r["milvus_server"]
-    rows = [("local store (FAISS)", f, f["describe"].get("lexical", "—")),
-            ("milvus-lite 3.2", lite, lite["describe"]["lexical"]),
-            (f"Milvus server {srv['describe']['server']}", srv, srv["describe"]["lexical"])]
-    lines = [BEGIN, "",
-             f"SciFact, {r['documents']:,} abstracts ({r['chunks']:,} passages, {r['sentences']:,} sentences); "
-             f"ask over {r['asks']} test queries in process, question embedding included; nDCG@10 over "
-             f"{r['queries']} test queries whose judged abstracts are all in the corpus. One run, one machine "
-             "(2 shared cores), `python -m bench.milvus_bench" + ("" if r["documents"] < 5000 else " --full") + "`.", "",
-             "| store | lexical | ask p50 | ask p95 | × FAISS p50 | nDCG@10 | write (docs/s) | × local write |",
-             "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        ("local store (FAISS)", f, f["describe"].get("lexical", "—")),
+        ("milvus-lite 3.2", lite, lite["describe"]["lexical"]),
+        (f"Milvus server {srv['describe']['server']}", srv, srv["describe"]["lexical"]),
+    ]
+    lines = [
+        BEGIN,
+        "",
+        f"SciFact, {r['documents']:,} abstracts ({r['chunks']:,} passages, {r['sentences']:,} sentences); "
+        f"ask over {r['asks']} test queries in process, question embedding included; nDCG@10 over "
+        f"{r['queries']} test queries whose judged abstracts are all in the corpus. One run, one machine "
+        "(2 shared cores), `python -m bench.milvus_bench" + ("" if r["documents"] < 5000 else " --full") + "`.",
+        "",
+        "| store | lexical | ask p50 | ask p95 | × FAISS p50 | nDCG@10 | write (docs/s) | × local write |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, m, lex in rows:
-        lines.append(f"| {name} | {lex} | {m['ask_ms']['p50']} ms | {m['ask_ms']['p95']} ms | "
-                     f"{m['ask_ms']['p50'] / f['ask_ms']['p50']:.1f}× | {m['ndcg_at_10']:.4f} | {m['docs_per_s']:,} | "
-                     f"{m['docs_per_s'] / f['docs_per_s']:.2f}× |")
-    calls = "; ".join(f"{n}: " + ", ".join(f"{k} p50 {v['p50']} ms" for k, v in m.get("call_ms", {}).items())
-                      for n, m, _ in rows[1:])
+        lines.append(
+            f"| {name} | {lex} | {m['ask_ms']['p50']} ms | {m['ask_ms']['p95']} ms | "
+            f"{m['ask_ms']['p50'] / f['ask_ms']['p50']:.1f}× | {m['ndcg_at_10']:.4f} | {m['docs_per_s']:,} | "
+            f"{m['docs_per_s'] / f['docs_per_s']:.2f}× |"
+        )
+    calls = "; ".join(f"{n}: " + ", ".join(f"{k} p50 {v['p50']} ms" for k, v in m.get("call_ms", {}).items()) for n, m, _ in rows[1:])
     lines += ["", f"Milvus calls during the asks ({calls}).", "", END]
     text = out.read_text(encoding="utf-8") if out.exists() else ""
     block = "\n".join(lines)

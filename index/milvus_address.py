@@ -1,8 +1,8 @@
 """Where a citeqa store lives: the address forms of CITEQA_STORE / --store, and milvus-lite's file lock.
 
-    parse_store("faiss")                        -> StoreSpec("faiss")
-    parse_store("milvus:///var/lib/x/store.db") -> StoreSpec("milvus", "/var/lib/x/store.db")   (milvus-lite)
-    parse_store("milvus://milvus.internal:19530") -> StoreSpec("milvus", "http://milvus.internal:19530", token)
+parse_store("faiss")                        -> StoreSpec("faiss")
+parse_store("milvus:///var/lib/x/store.db") -> StoreSpec("milvus", "/var/lib/x/store.db")   (milvus-lite)
+parse_store("milvus://milvus.internal:19530") -> StoreSpec("milvus", "http://milvus.internal:19530", token)
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class StoreSpec:
 
 
 def parse_store(value: str | None, token: str | None = None) -> StoreSpec:
-    """"faiss" | "milvus:///abs/file.db" | "milvus://rel/file.db" | "milvus://host:19530" | "https://host:443"."""
+    """ "faiss" | "milvus:///abs/file.db" | "milvus://rel/file.db" | "milvus://host:19530" | "https://host:443"."""
     v = (value or "faiss").strip()
     token = token if token is not None else (os.environ.get(TOKEN_ENV) or None)
     if v == "faiss":
@@ -47,9 +47,7 @@ def parse_store(value: str | None, token: str | None = None) -> StoreSpec:
             return StoreSpec("milvus", rest, None)
         if rest:
             return StoreSpec("milvus", f"http://{rest.rstrip('/')}", token)
-    raise CiteqaError(
-        f"unknown store {v!r}: use faiss, milvus:///path/to/file.db, milvus://host:19530 or https://host:port"
-    )
+    raise CiteqaError(f"unknown store {v!r}: use faiss, milvus:///path/to/file.db, milvus://host:19530 or https://host:port")
 
 
 def chunk_id(row_id: str) -> int:

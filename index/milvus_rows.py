@@ -24,8 +24,9 @@ def fit(text: str, limit: int = MAX_VARCHAR) -> str:
 def sentence_record(r: dict[str, Any], chunk: dict[str, Any]) -> SentenceRecord:
     """A sentence row; its text is cut from its passage's (sentences lie inside their passages)."""
     s, e, c0 = int(r["start"]), int(r["end"]), int(chunk["start"])
-    return SentenceRecord(r["doc_id"], int(r["ord"]), s, e, chunk["text"][s - c0 : e - c0], bool(r["heading"]),
-                          np.asarray(r["vector"], np.float32))
+    return SentenceRecord(
+        r["doc_id"], int(r["ord"]), s, e, chunk["text"][s - c0 : e - c0], bool(r["heading"]), np.asarray(r["vector"], np.float32)
+    )
 
 
 def summary_state(h: dict[str, Any]) -> DocumentState:
@@ -36,26 +37,55 @@ def document_rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
     """One prepared document -> its rows per collection (heads: the part-0 row, the commit marker)."""
     d = p.document
     doc_json = {"source": d.source, "chars": len(d.text), "metadata": dict(d.metadata)}
-    layout = [dataclasses.asdict(x) if dataclasses.is_dataclass(x) and not isinstance(x, type) else x
-              for x in getattr(d, "parts", ())]
+    layout = [dataclasses.asdict(x) if dataclasses.is_dataclass(x) and not isinstance(x, type) else x for x in getattr(d, "parts", ())]
     chunks = [
-        {"id": f"{d.doc_id}#c{i}", "doc_id": d.doc_id, "ord": i, "start": s, "end": e, "s0": s0, "s1": s1,
-         "title": fit(d.title), "text": fit(d.text[s:e]), "terms": fit(" ".join(p.chunk_terms[i])), "doc": doc_json,
-         "vector": p.chunk_vectors[i].tolist()}
+        {
+            "id": f"{d.doc_id}#c{i}",
+            "doc_id": d.doc_id,
+            "ord": i,
+            "start": s,
+            "end": e,
+            "s0": s0,
+            "s1": s1,
+            "title": fit(d.title),
+            "text": fit(d.text[s:e]),
+            "terms": fit(" ".join(p.chunk_terms[i])),
+            "doc": doc_json,
+            "vector": p.chunk_vectors[i].tolist(),
+        }
         for i, (s, e, s0, s1) in enumerate(p.chunks)
     ]
     sentences = [
-        {"id": f"{d.doc_id}#s{i}", "doc_id": d.doc_id, "ord": i, "start": s, "end": e, "heading": bool(h),
-         "vector": p.sentence_vectors[i].tolist()}
+        {
+            "id": f"{d.doc_id}#s{i}",
+            "doc_id": d.doc_id,
+            "ord": i,
+            "start": s,
+            "end": e,
+            "heading": bool(h),
+            "vector": p.sentence_vectors[i].tolist(),
+        }
         for i, (s, e, h) in enumerate(p.sentences)
     ]
     pieces = [d.text[i : i + PART_CHARS] for i in range(0, len(d.text), PART_CHARS)] or [""]
     parts = [
-        {"id": f"{d.doc_id}#p{i}", "doc_id": d.doc_id, "part": i, "parts": len(pieces), "title": fit(d.title),
-         "source": fit(d.source), "origin": p.origin, "content_hash": d.content_hash, "chars": len(d.text),
-         "fingerprint": p.fingerprint or "", "chunks": len(chunks), "metadata": dict(d.metadata) if i == 0 else {},
-         "layout": {"parts": layout if i == 0 else []}, "text": piece,  # 2.3: a JSON field is an object
-         "dummy": [0.0] * DUMMY_DIM}
+        {
+            "id": f"{d.doc_id}#p{i}",
+            "doc_id": d.doc_id,
+            "part": i,
+            "parts": len(pieces),
+            "title": fit(d.title),
+            "source": fit(d.source),
+            "origin": p.origin,
+            "content_hash": d.content_hash,
+            "chars": len(d.text),
+            "fingerprint": p.fingerprint or "",
+            "chunks": len(chunks),
+            "metadata": dict(d.metadata) if i == 0 else {},
+            "layout": {"parts": layout if i == 0 else []},
+            "text": piece,  # 2.3: a JSON field is an object
+            "dummy": [0.0] * DUMMY_DIM,
+        }
         for i, piece in enumerate(pieces)
     ]
     return {"sentences": sentences, "parts": parts[1:], "chunks": chunks, "heads": parts[:1]}

@@ -51,8 +51,7 @@ def detect(client: Any, local: bool) -> Capabilities:
     return Capabilities(version, at_least, (major, minor) >= (2, 4), "INVERTED" if (major, minor) >= (2, 4) else "Trie")
 
 
-def create_collections(client: Any, names: dict[str, str], expected: dict[str, Any], local: bool,
-                       caps: Capabilities) -> dict[str, Any]:
+def create_collections(client: Any, names: dict[str, str], expected: dict[str, Any], local: bool, caps: Capabilities) -> dict[str, Any]:
     """Make the four collections and write the manifest (last: a store without it does not exist).
     -> the manifest. Leftovers of an earlier failed creation are dropped first."""
     from pymilvus.exceptions import MilvusException
@@ -72,9 +71,15 @@ def create_collections(client: Any, names: dict[str, str], expected: dict[str, A
         _create_sentences(client, names["sentences"], dim, local, caps)
         _create_documents(client, names["documents"], caps)
         created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        manifest = {**expected, "format": 3, "created_at": created, "lexical": lexical,
-                    "vector_index": "FLAT" if local else "HNSW", "server": caps.version,
-                    "scalar_index": caps.scalar_index}
+        manifest = {
+            **expected,
+            "format": 3,
+            "created_at": created,
+            "lexical": lexical,
+            "vector_index": "FLAT" if local else "HNSW",
+            "server": caps.version,
+            "scalar_index": caps.scalar_index,
+        }
         _simple(client, names["manifest"], [("value", "json")], caps)
         client.insert(names["manifest"], [{"id": "manifest", "value": manifest, "dummy": [0.0] * DUMMY_DIM}])
         return manifest
@@ -125,8 +130,7 @@ def _create_chunks(client: Any, name: str, dim: int, bm25: bool, local: bool, ca
     s.add_field("title", DataType.VARCHAR, max_length=MAX_VARCHAR)
     s.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
     if bm25:
-        s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True,
-                    analyzer_params={"tokenizer": "standard"})
+        s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params={"tokenizer": "standard"})
     else:
         s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR)
     s.add_field("doc", DataType.JSON)
@@ -137,10 +141,10 @@ def _create_chunks(client: Any, name: str, dim: int, bm25: bool, local: bool, ca
         from pymilvus import Function, FunctionType
 
         s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        s.add_function(Function(name="terms_bm25", function_type=FunctionType.BM25,
-                                input_field_names=["terms"], output_field_names=["sparse"]))
-        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                         params={"bm25_k1": 1.2, "bm25_b": 0.75})
+        s.add_function(
+            Function(name="terms_bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"])
+        )
+        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.2, "bm25_b": 0.75})
     _scalar_index(params, "doc_id", caps)
     _create(client, name, s, params)
 
@@ -161,11 +165,27 @@ def _create_sentences(client: Any, name: str, dim: int, local: bool, caps: Capab
 
 
 def _create_documents(client: Any, name: str, caps: Capabilities) -> None:
-    _simple(client, name, [
-        ("doc_id", "str"), ("part", "int"), ("parts", "int"), ("title", "text"), ("source", "text"),
-        ("origin", "str"), ("content_hash", "str"), ("fingerprint", "str"), ("chars", "int"), ("chunks", "int"),
-        ("metadata", "json"), ("layout", "json"), ("text", "text"),
-    ], caps, index="doc_id")
+    _simple(
+        client,
+        name,
+        [
+            ("doc_id", "str"),
+            ("part", "int"),
+            ("parts", "int"),
+            ("title", "text"),
+            ("source", "text"),
+            ("origin", "str"),
+            ("content_hash", "str"),
+            ("fingerprint", "str"),
+            ("chars", "int"),
+            ("chunks", "int"),
+            ("metadata", "json"),
+            ("layout", "json"),
+            ("text", "text"),
+        ],
+        caps,
+        index="doc_id",
+    )
 
 
 def _simple(client: Any, name: str, fields: list[tuple[str, str]], caps: Capabilities, index: str | None = None) -> None:

@@ -22,7 +22,7 @@ K1, B = 1.2, 0.75
 class CorpusStats:
     n: int = 0  # chunks
     tokens: int = 0  # terms over all chunks
-    df: Counter = field(default_factory=Counter)  # stemmed term -> chunks holding it
+    df: Counter[str] = field(default_factory=Counter)  # stemmed term -> chunks holding it
     generation: int = -1  # the store's generation these numbers are of
 
     @classmethod

@@ -52,8 +52,7 @@ READ = "Session"  # reads see this process's own writes at once, other processes
 QUERY_LIMIT = 16384  # the most rows one query may return on a server
 CHUNK_FIELDS = ["doc_id", "ord", "start", "end", "s0", "s1", "title", "text", "terms", "doc", "vector"]
 SENTENCE_FIELDS = ["doc_id", "ord", "start", "end", "heading", "vector"]
-HEADER = ["doc_id", "title", "source", "origin", "content_hash", "fingerprint", "chars", "chunks", "metadata", "parts",
-          "layout"]
+HEADER = ["doc_id", "title", "source", "origin", "content_hash", "fingerprint", "chars", "chunks", "metadata", "parts", "layout"]
 
 
 def _quote(values: Iterable[str]) -> str:
@@ -99,8 +98,10 @@ class MilvusStore:
         except MilvusException as exc:
             reason = exc.message
             if spec.local and locked(Path(spec.uri)):
-                reason = ("another process has it open (milvus-lite opens a .db in one process at a time); to share "
-                          "it run `milvus-lite server --data-dir DIR --port 19530` and use milvus://127.0.0.1:19530")
+                reason = (
+                    "another process has it open (milvus-lite opens a .db in one process at a time); to share "
+                    "it run `milvus-lite server --data-dir DIR --port 19530` and use milvus://127.0.0.1:19530"
+                )
             raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {reason}") from exc
 
     # -- manifest -----------------------------------------------------------------------------------------
@@ -111,16 +112,14 @@ class MilvusStore:
     def require(self) -> None:
         if not self.exists():
             raise IndexMissing(
-                f"no citeqa collections ({self.prefix}_*) in the Milvus store {self.spec.redacted()}: "
-                "run `qa index --store ...` first"
+                f"no citeqa collections ({self.prefix}_*) in the Milvus store {self.spec.redacted()}: run `qa index --store ...` first"
             )
 
     def read_manifest(self) -> dict[str, Any] | None:
         if not self.exists():
             return None
         self.client.load_collection(self.names["manifest"])  # a reopened milvus-lite store starts released
-        rows = self.client.get(self.names["manifest"], ids=["manifest"], output_fields=["value"],
-                               consistency_level="Strong")
+        rows = self.client.get(self.names["manifest"], ids=["manifest"], output_fields=["value"], consistency_level="Strong")
         return dict(rows[0]["value"]) if rows else None
 
     def connect(self, expected: dict[str, Any], create: bool) -> dict[str, Any]:
@@ -154,8 +153,7 @@ class MilvusStore:
 
     def generation(self) -> int:
         """Nanoseconds of the last committed write, from any process (0 for a store never written)."""
-        rows = self.client.get(self.names["manifest"], ids=["generation"], output_fields=["value"],
-                               consistency_level="Strong")
+        rows = self.client.get(self.names["manifest"], ids=["generation"], output_fields=["value"], consistency_level="Strong")
         return int(rows[0]["value"]["g"]) if rows else 0
 
     def _bump(self) -> int:
@@ -262,9 +260,13 @@ class MilvusStore:
             if exclude:
                 heads = [h for h in self.headers(doc_ids, strong=True) if h["origin"] == "corpus"]
                 if heads:
-                    self.client.upsert(self.names["manifest"], [
-                        {"id": fit(f"exclude:{h['source']}", 512), "value": {"source": h["source"]},
-                         "dummy": [0.0] * DUMMY_DIM} for h in heads])
+                    self.client.upsert(
+                        self.names["manifest"],
+                        [
+                            {"id": fit(f"exclude:{h['source']}", 512), "value": {"source": h["source"]}, "dummy": [0.0] * DUMMY_DIM}
+                            for h in heads
+                        ],
+                    )
             if doc_ids:
                 self._delete(list(doc_ids))
             if self._known is not None:
@@ -300,8 +302,9 @@ class MilvusStore:
 
     # -- reads: a question ---------------------------------------------------------------------------------
 
-    def candidates(self, qvec: np.ndarray | None, query_terms: Sequence[str], k: int,
-                   doc_ids: Sequence[str] | None = None) -> list[Candidate]:
+    def candidates(
+        self, qvec: np.ndarray | None, query_terms: Sequence[str], k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[Candidate]:
         """The dense top-k and (>= 2.5) the BM25 top-k, in one call; each scored on both sides here."""
         if doc_ids is not None and not doc_ids:
             return []
@@ -330,10 +333,13 @@ class MilvusStore:
         if qvec is not None and lexical and self.caps is not None and self.caps.hybrid:
             from pymilvus import AnnSearchRequest, RRFRanker
 
-            reqs = [AnnSearchRequest([np.asarray(qvec, np.float32).tolist()], "vector", dense_params, limit=k, expr=flt),
-                    AnnSearchRequest([" ".join(query_terms)], "sparse", {"metric_type": "BM25"}, limit=k, expr=flt)]
-            res = self.client.hybrid_search(self.names["chunks"], reqs, RRFRanker(), limit=2 * k,
-                                            output_fields=CHUNK_FIELDS, consistency_level=READ)
+            reqs = [
+                AnnSearchRequest([np.asarray(qvec, np.float32).tolist()], "vector", dense_params, limit=k, expr=flt),
+                AnnSearchRequest([" ".join(query_terms)], "sparse", {"metric_type": "BM25"}, limit=k, expr=flt),
+            ]
+            res = self.client.hybrid_search(
+                self.names["chunks"], reqs, RRFRanker(), limit=2 * k, output_fields=CHUNK_FIELDS, consistency_level=READ
+            )
             return list(res[0])
         if qvec is not None:
             data: list[Any] = [np.asarray(qvec, np.float32).tolist()]
@@ -341,8 +347,16 @@ class MilvusStore:
         else:
             data, field, params = [" ".join(query_terms)], "sparse", {"metric_type": "BM25"}
         fields = [f for f in CHUNK_FIELDS if f != "vector" or self.with_vectors]  # the distance is the dense score
-        res = self.client.search(self.names["chunks"], data=data, anns_field=field, limit=k, filter=flt,
-                                 output_fields=fields, search_params=params, consistency_level=READ)
+        res = self.client.search(
+            self.names["chunks"],
+            data=data,
+            anns_field=field,
+            limit=k,
+            filter=flt,
+            output_fields=fields,
+            search_params=params,
+            consistency_level=READ,
+        )
         return list(res[0])
 
     def _remember(self, cid: int, entity: dict[str, Any]) -> None:
@@ -361,8 +375,9 @@ class MilvusStore:
         ids = sorted({i for v in want.values() for i in v})
         got: dict[str, dict[str, Any]] = {}
         for lo in range(0, len(ids), QUERY_LIMIT):
-            rows = self.client.get(self.names["sentences"], ids=ids[lo : lo + QUERY_LIMIT],
-                                   output_fields=SENTENCE_FIELDS, consistency_level=READ)
+            rows = self.client.get(
+                self.names["sentences"], ids=ids[lo : lo + QUERY_LIMIT], output_fields=SENTENCE_FIELDS, consistency_level=READ
+            )
             got.update({r["id"]: r for r in rows})
         return {cid: [sentence_record(got[i], self._rows[cid]) for i in v if i in got] for cid, v in want.items()}
 
@@ -391,18 +406,31 @@ class MilvusStore:
         if head is None or len(parts) != head["parts"]:
             raise DocumentNotFound(f"no document {doc_id!r}")
         text = "".join(p["text"] for p in sorted(parts, key=lambda p: p["part"]))
-        return make_doc(doc_id, head["title"], text, head["source"], json.dumps(head.get("metadata") or {}),
-                        json.dumps((head.get("layout") or {}).get("parts") or []))
+        return make_doc(
+            doc_id,
+            head["title"],
+            text,
+            head["source"],
+            json.dumps(head.get("metadata") or {}),
+            json.dumps((head.get("layout") or {}).get("parts") or []),
+        )
 
     def documents(self, offset: int = 0, limit: int = 100) -> tuple[int, list[DocumentSummary]]:
         rows = self.headers()
         out = []
         for h in rows[max(0, offset) : max(0, offset) + max(0, limit)]:
             pages = [p for p in (h.get("layout") or {}).get("parts") or [] if p.get("kind") in ("page", "slide", "sheet")]
-            extra = {"type": Path(h["source"]).suffix.lstrip(".").lower() or None, "pages": len(pages) or None,
-                     "origin": h["origin"], "status": "indexed"}
-            out.append(DocumentSummary(h["doc_id"], h["title"], h["source"], dict(h.get("metadata") or {}),
-                                       int(h["chars"]), int(h["chunks"]), extra))
+            extra = {
+                "type": Path(h["source"]).suffix.lstrip(".").lower() or None,
+                "pages": len(pages) or None,
+                "origin": h["origin"],
+                "status": "indexed",
+            }
+            out.append(
+                DocumentSummary(
+                    h["doc_id"], h["title"], h["source"], dict(h.get("metadata") or {}), int(h["chars"]), int(h["chunks"]), extra
+                )
+            )
         return len(rows), out
 
     def counts(self) -> dict[str, int]:
@@ -436,13 +464,13 @@ class MilvusStore:
     def _scan(self, kind: str, flt: str, fields: list[str], strong: bool = False) -> list[dict[str, Any]]:
         level = "Strong" if strong else READ
         if self.spec.local:  # milvus-lite has no query-result cap, and no timestamp service for iterators
-            return [dict(r) for r in self.client.query(self.names[kind], filter=flt, output_fields=fields,
-                                                       consistency_level=level)]
+            return [dict(r) for r in self.client.query(self.names[kind], filter=flt, output_fields=fields, consistency_level=level)]
         return list(self._iterate(kind, flt, fields, level))
 
     def _iterate(self, kind: str, flt: str, fields: list[str], level: str) -> Iterator[dict[str, Any]]:
-        it = self.client.query_iterator(self.names[kind], batch_size=QUERY_LIMIT // 2, filter=flt, output_fields=fields,
-                                        consistency_level=level)
+        it = self.client.query_iterator(
+            self.names[kind], batch_size=QUERY_LIMIT // 2, filter=flt, output_fields=fields, consistency_level=level
+        )
         try:
             while batch := it.next():
                 yield from (dict(r) for r in batch)
@@ -451,9 +479,17 @@ class MilvusStore:
 
     def describe(self) -> dict[str, Any]:
         m = self._manifest or {}
-        return {"type": "milvus", "uri": self.spec.redacted(), "lite": self.spec.local, "prefix": self.prefix,
-                "server": self.caps.version if self.caps else None, "vectors": self.count(), "dim": m.get("dim"),
-                "lexical": m.get("lexical"), "index": m.get("vector_index")}
+        return {
+            "type": "milvus",
+            "uri": self.spec.redacted(),
+            "lite": self.spec.local,
+            "prefix": self.prefix,
+            "server": self.caps.version if self.caps else None,
+            "vectors": self.count(),
+            "dim": m.get("dim"),
+            "lexical": m.get("lexical"),
+            "index": m.get("vector_index"),
+        }
 
     def drop(self) -> None:
         for name in self.names.values():

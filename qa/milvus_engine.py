@@ -15,8 +15,7 @@ from index.milvus_store import MilvusStore, parse_store
 
 
 def expected_manifest(embedder: Embedder, params: ChunkParams | None = None) -> dict[str, Any]:
-    return {"embedder": embedder.identity(), "dim": int(embedder.dim),
-            "chunking": chunking_manifest(params or ChunkParams())}
+    return {"embedder": embedder.identity(), "dim": int(embedder.dim), "chunking": chunking_manifest(params or ChunkParams())}
 
 
 def open_milvus_store(settings: Any, embedder: Embedder, create: bool = False) -> MilvusStore:

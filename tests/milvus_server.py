@@ -22,8 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 COMPONENTS = ("rootCoord", "proxy", "queryCoord", "queryNode", "indexNode", "dataCoord", "dataNode")
-PORTS = ("etcd_port", "root_coord_port", "proxy_port", "proxy_internal_port", "query_coord_port", "query_node_port",
-         "index_coord_port", "index_node_port", "data_coord_port", "data_node_port")
+PORTS = (
+    "etcd_port",
+    "root_coord_port",
+    "proxy_port",
+    "proxy_internal_port",
+    "query_coord_port",
+    "query_node_port",
+    "index_coord_port",
+    "index_node_port",
+    "data_coord_port",
+    "data_node_port",
+)
 
 
 def executable() -> str | None:
@@ -83,8 +93,9 @@ def start(data: Path, timeout: float = 240) -> MilvusServer:
     data.mkdir(parents=True, exist_ok=True)
     ports = dict(zip(PORTS, free_ports(len(PORTS))))
     out = open(data / "launcher.log", "w")  # noqa: SIM115 - the child keeps writing to it
-    proc = subprocess.Popen(command(exe, data, ports), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        command(exe, data, ports), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     out.close()
     server = MilvusServer(f"http://127.0.0.1:{ports['proxy_port']}", proc, data)
     try:

@@ -25,6 +25,7 @@ from tests.milvus_server import Counting
 from tests.test_milvus import NEW_DOC, QUESTIONS, TOLERANCE, _free_port, _wait, same_answer, sync
 
 pytest.importorskip("pymilvus")
+pytestmark = pytest.mark.milvus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,8 +105,9 @@ def test_a_replica_with_another_model_is_refused_by_the_server(server_settings: 
 
 
 @pytest.mark.slow
-def test_gold_metrics_on_the_server_match_faiss(default_engine: Engine, default_corpus_session: Path,
-                                                milvus_uri: str, real_embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gold_metrics_on_the_server_match_faiss(
+    default_engine: Engine, default_corpus_session: Path, milvus_uri: str, real_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CITEQA_MILVUS_PREFIX", "gold")
     settings = Settings(corpus=default_corpus_session, store=milvus_uri)
     sync(settings, real_embedder)
@@ -118,18 +120,32 @@ def test_gold_metrics_on_the_server_match_faiss(default_engine: Engine, default_
 
 
 @pytest.mark.slow
-def test_two_replicas_share_the_server(milvus_uri: str, default_corpus_session: Path, tmp_path: Path,
-                                       real_embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_replicas_share_the_server(
+    milvus_uri: str, default_corpus_session: Path, tmp_path: Path, real_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CITEQA_MILVUS_PREFIX", "replicas")
     sync(Settings(corpus=default_corpus_session, store=milvus_uri), real_embedder)
     key = "replica-test-key"
-    env = {**os.environ, "CITEQA_STORE": milvus_uri, "CITEQA_API_KEY": key, "CITEQA_MILVUS_PREFIX": "replicas",
-           "CITEQA_CORPUS": str(tmp_path / "no-corpus"), "CITEQA_INDEX": str(tmp_path / "no-index")}
+    env = {
+        **os.environ,
+        "CITEQA_STORE": milvus_uri,
+        "CITEQA_API_KEY": key,
+        "CITEQA_MILVUS_PREFIX": "replicas",
+        "CITEQA_CORPUS": str(tmp_path / "no-corpus"),
+        "CITEQA_INDEX": str(tmp_path / "no-index"),
+    }
     ports = [_free_port(), _free_port()]
     logs = [tmp_path / f"replica-{p}.log" for p in ports]
-    procs = [subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(p), "--log-level", "warning"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
-             for p, log in zip(ports, logs)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "qa.cli", "serve", "--port", str(p), "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+        )
+        for p, log in zip(ports, logs)
+    ]
     try:
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         for url, proc, log in zip(urls, procs, logs):
@@ -155,8 +171,14 @@ def test_two_replicas_share_the_server(milvus_uri: str, default_corpus_session: 
         assert b.delete(f"/v1/documents/{doc_id}", headers=auth).status_code == 200
         assert a.get(f"/v1/documents/{doc_id}").status_code == 404
         # a third replica with another embedder (fp32 ONNX, not int8) refuses to start, in one line
-        other = subprocess.run([sys.executable, "-m", "qa.cli", "serve", "--port", str(_free_port())], cwd=ROOT,
-                               env={**env, "CITEQA_EMBEDDER": "onnx"}, capture_output=True, text=True, timeout=180)
+        other = subprocess.run(
+            [sys.executable, "-m", "qa.cli", "serve", "--port", str(_free_port())],
+            cwd=ROOT,
+            env={**env, "CITEQA_EMBEDDER": "onnx"},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert other.returncode != 0 and "Traceback" not in other.stderr, other.stderr
         assert "was built with embedder" in other.stderr.strip().splitlines()[-1]
     finally:
