@@ -186,3 +186,47 @@ def test_two_replicas_share_the_server(
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
+
+
+HARBOURS = [
+    "Puerto Barrios",
+    "Santo Tomás",
+    "Livingston",
+    "Champerico",
+    "Puerto Quetzal",
+    "San José",
+    "Belize City",
+    "Dangriga",
+    "Puerto Cortés",
+    "La Ceiba",
+]
+
+
+@pytest.mark.slow
+def test_qa_index_resumes_after_a_kill(milvus_uri: str, tmp_path: Path) -> None:
+    """40 files: the first batch of 32 commits, the process is SIGKILLed there, the rerun embeds only the 8 left."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(40):
+        port = HARBOURS[i % len(HARBOURS)]
+        (corpus / f"harbour-notice-{i:02d}.txt").write_text(
+            f"Harbour notice {i} for {port}\n\nThe port authority of {port} announced on {i % 28 + 1} May 2031 that "
+            f"berth {i + 3} will close for {i % 9 + 2} days of dredging. Vessels above {120 + i} metres must book a "
+            f"pilot {i % 5 + 1} days ahead. Fees for the notice period rise to {30 + i} dollars per tonne.\n",
+            encoding="utf-8",
+        )
+    env = {
+        **os.environ,
+        "CITEQA_STORE": milvus_uri,
+        "CITEQA_MILVUS_PREFIX": "resume",
+        "CITEQA_CORPUS": str(corpus),
+        "CITEQA_INDEX": str(tmp_path / "idx"),
+        "CITEQA_FAULT": "sync:batch-committed",
+    }
+    cmd = [sys.executable, "-m", "qa.cli", "index"]
+    first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == -9, first.stderr[-2000:]
+    del env["CITEQA_FAULT"]
+    second = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "indexed 40 documents" in second.stdout and "(8 documents embedded, 32 unchanged)" in second.stdout, second.stdout
