@@ -2,8 +2,10 @@
 fields, so a field the core adds to `Answer.to_dict()` or `Engine.health()` passes through unchanged.
 
     POST /v1/ask              AskRequest -> AnswerOut (exactly Answer.to_dict())
+    GET  /v1/examples         -> ExamplesOut {"examples": [{"question", "doc_id", "heading"}, ...]}
     GET  /v1/documents        -> DocumentList {"count": 5, "documents": [DocumentSummary, ...]}
-    GET  /v1/documents/{id}   -> DocumentOut (with the full text that every offset indexes)
+    GET  /v1/documents/{id}   -> DocumentOut (with the full text that every offset indexes, type and pages)
+    GET  /v1/documents/{id}/file -> the original file, with its media type
     POST /v1/documents        multipart file (+ title) -> 201 UploadOut
     DELETE /v1/documents/{id} -> DeleteOut
     GET  /health              -> HealthOut
@@ -117,6 +119,20 @@ class AnswerOut(_Open):
     timings_ms: dict[str, float]
 
 
+class Example(_Open):
+    question: str
+    doc_id: str = Field(description="The document whose heading the question was made from.")
+    heading: str
+
+
+class ExamplesOut(_Open):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"examples": [{
+        "question": "What about Tackling Illegal Migration and Border Security?",
+        "doc_id": "rubio-arevalo-meeting-feb-2025", "heading": "Tackling Illegal Migration and Border Security"}]}]})
+
+    examples: list[Example] = Field(description="At most 5; empty when the documents have no headings that answer.")
+
+
 class DocumentSummary(_Open):
     doc_id: str
     title: str
@@ -133,6 +149,14 @@ class DocumentSummary(_Open):
 class Skipped(_Open):
     source: str
     reason: str
+
+
+class PageOut(_Open):
+    number: int = Field(description="1-based page or slide number; sheet order for sheets.")
+    label: str = Field(description='"p. 3", "slide 2", "sheet Sales".')
+    start: int
+    end: int
+    ocr: bool = False
 
 
 class DocumentList(_Open):
@@ -157,6 +181,8 @@ class DocumentOut(_Open):
     metadata: dict[str, str]
     characters: int
     text: str = Field(description="The text every citation offset indexes.")
+    type: str | None = Field(None, description='"pdf", "docx", "pptx", ...')
+    pages: list[PageOut] = Field([], description="Page/slide/sheet boundaries as offsets into text, in order.")
 
 
 class UploadOut(_Open):

@@ -21,6 +21,7 @@ from index.errors import BadQuestion
 from index.lexical import terms
 from index.store import SentenceRecord, Store
 from qa.followup import Context, contextualize
+from qa.locate import NOWHERE, places
 from qa.retrieve import Hit, RetrievalConfig, retrieve
 
 MAX_QUESTION_CHARS = 2000
@@ -71,6 +72,7 @@ class Answer:
     threshold: float
     context: Context
     timings_ms: dict[str, float] = field(default_factory=dict)
+    places: dict[tuple[str, int, int], dict[str, Any]] = field(default_factory=dict)  # qa/locate.py: page, location, ocr
 
     def to_dict(self) -> dict[str, Any]:
         a = self.answer
@@ -78,7 +80,8 @@ class Answer:
             "question": self.question,
             "answer": None
             if a is None
-            else {"text": a.text, "doc_id": a.doc_id, "title": a.title, "start": a.start, "end": a.end, "score": a.score},
+            else {"text": a.text, "doc_id": a.doc_id, "title": a.title, "start": a.start, "end": a.end, "score": a.score,
+                  **self.places.get((a.doc_id, a.start, a.end), NOWHERE)},
             "answered": a is not None,
             "confidence": round(self.confidence, 4),
             "threshold": self.threshold,
@@ -86,6 +89,7 @@ class Answer:
                 {
                     **{k: v for k, v in asdict(p).items() if k != "highlight"},
                     "highlight": None if p.highlight is None else {"start": p.highlight[0], "end": p.highlight[1]},
+                    **self.places.get((p.doc_id, p.start, p.end), NOWHERE),
                 }
                 for p in self.passages
             ],
@@ -177,4 +181,5 @@ def answer(
         )
     timings["answer"] = (time.perf_counter() - t1) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
-    return Answer(question, sentence, passages, confidence, cfg.threshold, ctx, timings)
+    spans = [(p.doc_id, p.start, p.end) for p in passages] + ([(sentence.doc_id, sentence.start, sentence.end)] if sentence else [])
+    return Answer(question, sentence, passages, confidence, cfg.threshold, ctx, timings, places(store, spans))

@@ -13,8 +13,25 @@ from typing import Any
 def _settings(args: argparse.Namespace) -> Any:
     from qa.engine import Settings
 
-    return Settings.from_env(corpus=getattr(args, "corpus", None), index=getattr(args, "index", None),
-                             embedder=getattr(args, "embedder", None), store=getattr(args, "store", None))
+    settings = Settings.from_env(corpus=getattr(args, "corpus", None), index=getattr(args, "index", None),
+                                 embedder=getattr(args, "embedder", None), store=getattr(args, "store", None))
+    if settings.index.exists() and not settings.index.is_dir():
+        from index.errors import CiteqaError
+
+        raise CiteqaError(f"the index path {settings.index} is a file, not a folder: pass a folder to --index "
+                          "(or CITEQA_INDEX); it is created if missing")
+    return settings
+
+
+def _no_documents(corpus: Any) -> str:
+    """Why an index came out empty, e.g. 'corpus/ has no .txt, .md, ... files (it holds 2 others: a.docx, b.png)'."""
+    from index.extract import SUFFIXES
+
+    others = sorted(p.name for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() not in SUFFIXES
+                    and not p.name.startswith(".") and p.name != "metadata.json")
+    held = f"it holds {len(others)} other file(s): {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}" \
+        if others else "it is empty"
+    return f"no documents to index: {corpus} has no {', '.join(SUFFIXES)} files ({held}); add some and run `qa index`"
 
 
 class _ProgressBar:
@@ -40,6 +57,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     import time
 
     from index.embed import load_embedder
+    from index.errors import CiteqaError
 
     settings = _settings(args)
     if not settings.corpus.is_dir():
@@ -61,18 +79,40 @@ def cmd_index(args: argparse.Namespace) -> int:
     report = sync(settings, embedder, bar, force=args.force, store=store)
     bar.close()
     _warn(report.warnings)
+    if not report.documents:
+        raise CiteqaError(_no_documents(settings.corpus))
     removed = f", {len(report.removed)} removed" if report.removed else ""
     print(
         f"indexed {report.documents} documents, {report.chunks} passages "
         f"({len(report.embedded)} documents embedded, {report.unchanged} unchanged{removed}) "
         f"into {where} in {time.perf_counter() - t0:.1f}s"
     )
+    _summary(report.warnings)
     return 0
 
 
 def _warn(warnings: list[str]) -> None:
     for w in warnings:
         print(f"qa: warning: {w}", file=sys.stderr)
+
+
+def _summary(warnings: list[str]) -> None:
+    """The closing list of files not indexed and parts left out, so nothing is skipped silently."""
+    skipped = [w.removeprefix("skipped ") for w in warnings if w.startswith("skipped ")]
+    notes = [w for w in warnings if not w.startswith("skipped ") and not w.startswith("previous index")]
+    if skipped:
+        print(f"skipped {len(skipped)} file{'s' if len(skipped) != 1 else ''} (not indexed):")
+        for line in skipped:
+            print(f"  {line}")
+    if notes:
+        print(f"left out of indexed files ({len(notes)}):")
+        for line in notes:
+            print(f"  {line}")
+
+
+def _where(item: dict[str, Any]) -> str:
+    """"p. 3, " / "slide 2, " / "" for the citation line."""
+    return f"{item['location']}, " if item.get("location") else ""
 
 
 def _print_answer(result: dict[str, Any], width: int = 100) -> None:
@@ -85,21 +125,35 @@ def _print_answer(result: dict[str, Any], width: int = 100) -> None:
         cite = next((p["rank"] for p in result["passages"] if p["highlight"]), None)
         marker = f" [{cite}]" if cite else ""
         print(f"Answer: {' '.join(a['text'].split())}{marker}")
-        print(f"        — {a['title']} ({a['doc_id']}, characters {a['start']}–{a['end']})\n")
+        ocr = ", OCR" if a.get("ocr") else ""
+        print(f"        — {a['title']} ({a['doc_id']}, {_where(a)}characters {a['start']}–{a['end']}{ocr})\n")
     for p in result["passages"]:
-        print(f"[{p['rank']}] {p['title']} ({p['doc_id']}, characters {p['start']}–{p['end']}, score {p['score']:.3f})")
+        print(f"[{p['rank']}] {p['title']} ({p['doc_id']}, {_where(p)}characters {p['start']}–{p['end']}, score {p['score']:.3f})")
         body = " ".join(p["text"].split())
         print(textwrap.indent(textwrap.fill(body, width - 4), "    "))
         print()
 
 
+def _list_documents(docs: list[dict[str, Any]], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(docs, ensure_ascii=False, indent=2))
+        return 0
+    width = max((len(d["doc_id"]) for d in docs), default=0)
+    for d in docs:
+        print(f"{d['doc_id']:<{width}}  {d['title']}")
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
-    from index.errors import BadQuestion
+    from index.errors import BadQuestion, CiteqaError
     from qa.answer import validate
     from qa.engine import open_engine
 
     question = " ".join(args.question)
-    validate(question, args.top_k)  # fail fast, before loading the model
+    if not args.list:
+        if not args.question:
+            raise BadQuestion("no question given: qa ask \"your question\" (or `qa ask --list` for the document ids)")
+        validate(question, args.top_k)  # fail fast, before loading the model
     settings = _settings(args)
     from index.rows import exists
 
@@ -110,6 +164,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
             else f"no index at {settings.index}"
         raise IndexMissing(f"{where}: run `qa index` first")
     engine = open_engine(settings)
+    if not engine.health()["documents"]:
+        raise CiteqaError(f"the index at {settings.index} has no documents: add files to {settings.corpus} "
+                          "and run `qa index`")
+    if args.list:
+        return _list_documents(sorted(engine.list_documents(), key=lambda d: d["doc_id"]), args.json)
     if args.doc:
         from index.errors import DocumentNotFound
 
@@ -183,7 +242,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
-    return serve(_settings(args), host=args.host, port=args.port, log_level=args.log_level)
+    return serve(_settings(args), host=args.host, port=args.port, log_level=args.log_level, create_key=args.create_key)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -205,8 +264,9 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("ask", help="answer a question with cited passages")
     common(sp)
-    sp.add_argument("question", nargs="+", help="the question")
-    sp.add_argument("--json", action="store_true", help="print the answer JSON")
+    sp.add_argument("question", nargs="*", help="the question")
+    sp.add_argument("--list", action="store_true", help="list the indexed documents (id and title) and exit")
+    sp.add_argument("--json", action="store_true", help="print the answer JSON (with --list: the documents)")
     sp.add_argument("-k", "--top-k", type=int, default=5, help="passages to return (1-50, default 5)")
     sp.add_argument("--doc", action="append", help="only search this document id (repeatable)")
     sp.add_argument("--history", action="append", help="an earlier question of the conversation (repeatable, oldest first)")
@@ -228,6 +288,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--log-level", default="info")
+    sp.add_argument("--create-key", action="store_true", help="without CITEQA_API_KEY: enable writes with a key kept "
+                    "in the index folder, made and printed on the first start (what `make run` does)")
     sp.set_defaults(func=cmd_serve)
     return p
 
@@ -250,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a path that is a file, unreadable, full disk...: one line, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"qa: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ OBSERVATORY = (
     "The director of the Quetzal Observatory is the physicist Lucia Ixchel Perez.\n"
 )
 
+SEEN = OBSERVATORY.replace("# ", "", 1).strip()  # the rendered Markdown: the text citations index
+
 
 def make_pdf(lines: list[str]) -> bytes:
     """A minimal one-page PDF with these lines of Helvetica text (ASCII, no parentheses)."""
@@ -183,7 +185,8 @@ def test_get_document_gives_the_text_that_offsets_index(client: TestClient, engi
     body = client.get("/v1/documents/us-strategy-for-central-america").json()
     doc = engine.document("us-strategy-for-central-america")
     assert body == {"doc_id": doc.doc_id, "title": "U.S. Strategy for Central America", "source": doc.source,
-                    "metadata": dict(doc.metadata), "characters": len(doc.text), "text": doc.text}
+                    "metadata": dict(doc.metadata), "characters": len(doc.text), "text": doc.text,
+                    "type": "txt", "pages": []}
 
 
 def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestClient, engine: Engine) -> None:
@@ -198,7 +201,7 @@ def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestCl
     assert r.status_code == 201, r.text
     new = r.json()
     assert new == {"doc_id": "quetzal-observatory", "title": "Quetzal Observatory fact sheet",
-                   "source": "quetzal-observatory.md", "characters": len(OBSERVATORY), "created": True}
+                   "source": "quetzal-observatory.md", "characters": len(SEEN), "created": True}
     assert r.headers["location"] == "/v1/documents/quetzal-observatory"
     assert (uploads / "quetzal-observatory.md").read_bytes() == OBSERVATORY.encode()
     assert not (corpus / "quetzal-observatory.md").exists()
@@ -206,7 +209,7 @@ def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestCl
     assert listed["count"] == listed["total"] == 6
     mine = next(d for d in listed["documents"] if d["doc_id"] == "quetzal-observatory")
     assert mine["title"] == "Quetzal Observatory fact sheet" and mine["origin"] == "upload" and mine["type"] == "md"
-    assert client.get("/v1/documents/quetzal-observatory").json()["text"] == OBSERVATORY
+    assert client.get("/v1/documents/quetzal-observatory").json()["text"] == SEEN  # Markdown as a reader sees it
 
     after = client.post("/v1/ask", json=question).json()
     assert after["answer"]["doc_id"] == "quetzal-observatory"
