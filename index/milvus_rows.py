@@ -4,11 +4,11 @@ rows per collection, and rows -> the Store protocol's records.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
 
+from index.documents import parts_to_json
 from index.milvus_schema import DUMMY_DIM, MAX_VARCHAR
 from index.store import DocumentState, PreparedDocument, SentenceRecord
 
@@ -36,8 +36,7 @@ def summary_state(h: dict[str, Any]) -> DocumentState:
 def document_rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
     """One prepared document -> its rows per collection (heads: the part-0 row, the commit marker)."""
     d = p.document
-    doc_json = {"source": d.source, "chars": len(d.text), "metadata": dict(d.metadata)}
-    layout = [dataclasses.asdict(x) if dataclasses.is_dataclass(x) and not isinstance(x, type) else x for x in getattr(d, "parts", ())]
+    layout = parts_to_json(d.parts)
     chunks = [
         {
             "id": f"{d.doc_id}#c{i}",
@@ -50,7 +49,7 @@ def document_rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
             "title": fit(d.title),
             "text": fit(d.text[s:e]),
             "terms": fit(" ".join(p.chunk_terms[i])),
-            "doc": doc_json,
+            "doc": {"source": d.source, "chars": len(d.text), "metadata": dict(d.metadata), "parts": _overlapping(layout, s, e)},
             "vector": p.chunk_vectors[i].tolist(),
         }
         for i, (s, e, s0, s1) in enumerate(p.chunks)
@@ -89,3 +88,10 @@ def document_rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
         for i, piece in enumerate(pieces)
     ]
     return {"sentences": sentences, "parts": parts[1:], "chunks": chunks, "heads": parts[:1]}
+
+
+def _overlapping(parts: list[dict[str, Any]], start: int, end: int) -> list[dict[str, Any]]:
+    """The parts a passage [start, end) overlaps, and the next one (a span in a gap belongs to the next part)."""
+    inside = [p for p in parts if int(p["start"]) < end and start < int(p["end"])]
+    after = [p for p in parts if int(p["start"]) >= end][:1]
+    return inside + after

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from index.documents import Document
+from index.documents import Document, Part, parts_from_json
 from index.errors import CiteqaError, DocumentNotFound, IndexMismatch, IndexMissing
 from index.local_store import make_doc
 from index.milvus_address import StoreSpec, chunk_id, locked, parse_store
@@ -85,6 +85,7 @@ class MilvusStore:
         self._stats: CorpusStats | None = None
         self._vocab: tuple[int, dict[str, int]] | None = None
         self._rows: OrderedDict[int, dict[str, Any]] = OrderedDict()  # recent candidates, for sentences()
+        self._parts: dict[str, dict[tuple[int, int], dict[str, Any]]] = {}  # doc_id -> parts seen with its passages
         self._checked = 0.0
         self._refreshing = threading.Lock()
         logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
@@ -152,7 +153,11 @@ class MilvusStore:
     # -- corpus statistics ----------------------------------------------------------------------------------
 
     def generation(self) -> int:
-        """Nanoseconds of the last committed write, from any process (0 for a store never written)."""
+        """Nanoseconds of the last committed write, from any process (0 for a store never written), as this
+        process last saw it: its own writes at once, others' within REFRESH_S (no round trip per call)."""
+        return self.stats().generation
+
+    def _server_generation(self) -> int:
         rows = self.client.get(self.names["manifest"], ids=["generation"], output_fields=["value"], consistency_level="Strong")
         return int(rows[0]["value"]["g"]) if rows else 0
 
@@ -183,7 +188,7 @@ class MilvusStore:
 
     def _refresh_in_background(self) -> None:
         try:
-            if self._stats is None or self.generation() != self._stats.generation:
+            if self._stats is None or self._server_generation() != self._stats.generation:
                 self._known = None  # another process wrote: ids it added are not known here
                 self._reload()
         except Exception:  # noqa: BLE001 - a failed refresh keeps the old numbers; the next one retries
@@ -192,7 +197,8 @@ class MilvusStore:
             self._refreshing.release()
 
     def _reload(self) -> None:
-        g = self.generation()
+        self._parts.clear()  # documents may have been replaced: their parts come again with their passages
+        g = self._server_generation()
         self._stats = CorpusStats.of((r["terms"].split() for r in self._scan("chunks", "", ["terms"])), g)
         self._checked = time.monotonic()
 
@@ -276,6 +282,8 @@ class MilvusStore:
     def _delete(self, doc_ids: list[str]) -> None:
         """Part 0 first (the document leaves listings), then passages (it leaves answers), then the rest.
         Asks for no delete when neither a committed document nor a leftover row exists."""
+        for d in doc_ids:
+            self._parts.pop(d, None)
         flt = f"doc_id in {_quote(doc_ids)}"
         old = self._scan("chunks", flt, ["terms"], strong=True)
         if not old and not self.headers(doc_ids, strong=True):
@@ -364,6 +372,19 @@ class MilvusStore:
         self._rows.move_to_end(cid)
         while len(self._rows) > 4096:
             self._rows.popitem(last=False)
+        seen = self._parts.setdefault(entity["doc_id"], {})  # a document without parts is known to have none
+        for part in (entity.get("doc") or {}).get("parts") or []:
+            seen[(int(part["start"]), int(part["end"]))] = part
+        while len(self._parts) > 4096:
+            self._parts.pop(next(iter(self._parts)))
+
+    def document_parts(self, doc_id: str) -> tuple[Part, ...]:
+        """The pages (slides, sheets) of a document that the passages of recent candidates overlap, as they
+        travelled with those passages (qa/locate.py places citations with them): no round trip. A document no
+        recent candidate came from is read whole."""
+        if doc_id in self._parts:
+            return parts_from_json(sorted(self._parts[doc_id].values(), key=lambda p: int(str(p["start"]))))
+        return tuple(self.document(doc_id).parts)
 
     def sentences(self, chunk_ids: Sequence[int]) -> dict[int, list[SentenceRecord]]:
         """The sentences of chunks returned by a recent `candidates`, in document order: one call."""

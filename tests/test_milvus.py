@@ -151,7 +151,7 @@ def test_upload_and_delete_go_through_the_store(lite: Settings, fake_embedder) -
     again, _ = other.add(NEW_DOC.replace(b"eleven", b"twelve"), "Quetzal compact.txt")
     assert again.doc_id == "quetzal-compact-2"
     with pytest.raises(UnsupportedType):
-        engine.add(b"x", "sheet.xlsx")
+        engine.add(b"x", "tool.exe")
     assert engine.delete("quetzal-compact").doc_id == "quetzal-compact"
     with pytest.raises(DocumentNotFound):
         other.document("quetzal-compact")
@@ -330,3 +330,29 @@ def test_two_replicas_share_one_milvus(milvus_server: str, default_corpus_sessio
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
+
+
+def test_pages_travel_with_the_passages(lite: Settings, fake_embedder) -> None:
+    """A cited PDF page comes from the passage rows: answer.page without reading the document (still 2 calls)."""
+    from qa.locate import where
+    from tests.format_files import pdf_file
+    from tests.milvus_server import Counting
+
+    sync(lite, fake_embedder)
+    engine = open_engine(lite, embedder=fake_embedder)
+    pdf = pdf_file([["Annual harbour report.", "Cargo volumes at the northern terminal grew by four percent."],
+                    ["The Motagua dredging contract was awarded to a consortium from Valencia in June.",
+                     "Dredging will deepen the channel to fourteen metres by the end of the year."]])
+    doc, _ = engine.add(pdf, "harbour-report.pdf")
+    engine.store.client = counter = Counting(engine.store.client)  # type: ignore[assignment]
+    for _ in range(2):
+        counter.calls.clear()
+        result = engine.ask("Who was awarded the Motagua dredging contract?", doc_ids=[doc.doc_id]).to_dict()
+        top = result["passages"][0]
+        assert top["doc_id"] == doc.doc_id and "Valencia" in top["text"]
+        assert counter.calls == ["hybrid_search", "get"], counter.calls
+        full = engine.store.document(doc.doc_id)  # the whole document's pages, read here to check against
+        assert len(full.parts) == 2
+        for p in result["passages"]:
+            assert {k: p[k] for k in ("page", "page_end", "location", "ocr")} == where(full.parts, p["start"], p["end"])
+        assert top["page_end"] == 2 and top["location"] in ("p. 2", "pp. 1–2"), top
