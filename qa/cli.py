@@ -96,6 +96,16 @@ def _warn(warnings: list[str]) -> None:
         print(f"qa: warning: {w}", file=sys.stderr)
 
 
+def _bold_span(answer: dict[str, Any], tty: bool) -> str:
+    """The answer sentence with its answer phrase in bold (ANSI on a terminal, **...** otherwise)."""
+    text, span = answer["text"], answer.get("span")
+    if span:
+        a, b = span["start"] - answer["start"], span["end"] - answer["start"]
+        on, off = ("\033[1m", "\033[0m") if tty else ("**", "**")
+        text = f"{text[:a]}{on}{text[a:b]}{off}{text[b:]}"
+    return " ".join(text.split())
+
+
 def _summary(warnings: list[str]) -> None:
     """The closing list of files not indexed and parts left out, so nothing is skipped silently."""
     skipped = [w.removeprefix("skipped ") for w in warnings if w.startswith("skipped ")]
@@ -117,6 +127,9 @@ def _where(item: dict[str, Any]) -> str:
 
 def _print_answer(result: dict[str, Any], width: int = 100) -> None:
     a = result["answer"]
+    spelling = result.get("spelling")
+    if spelling:
+        print(f"searched for: {spelling['searched_for']}\n")
     if result["context"]["used"]:
         print(f"(read as: {result['context']['query']})\n")
     if a is None:
@@ -124,9 +137,10 @@ def _print_answer(result: dict[str, Any], width: int = 100) -> None:
     else:
         cite = next((p["rank"] for p in result["passages"] if p["highlight"]), None)
         marker = f" [{cite}]" if cite else ""
-        print(f"Answer: {' '.join(a['text'].split())}{marker}")
+        print(f"Answer: {_bold_span(a, sys.stdout.isatty())}{marker}")
         ocr = ", OCR" if a.get("ocr") else ""
-        print(f"        — {a['title']} ({a['doc_id']}, {_where(a)}characters {a['start']}–{a['end']}{ocr})\n")
+        print(f"        — {a['title']} ({a['doc_id']}, {_where(a)}characters {a['start']}–{a['end']}{ocr})")
+        print(f"        confidence {result['confidence']:.2f} ({result.get('confidence_label', '')})\n")
     for p in result["passages"]:
         print(f"[{p['rank']}] {p['title']} ({p['doc_id']}, {_where(p)}characters {p['start']}–{p['end']}, score {p['score']:.3f})")
         body = " ".join(p["text"].split())
@@ -190,6 +204,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_GOLD = "tests/gold/questions.jsonl"  # questions about the default corpus only
+
+
+def _gold_for(args: argparse.Namespace, settings: Any) -> Any:
+    """The gold file to run: --gold, or the default set when the corpus is the default one."""
+    from pathlib import Path
+
+    from index.errors import CiteqaError
+
+    if args.gold:
+        return Path(args.gold)
+    if settings.corpus.resolve() != Path("corpus").resolve():
+        raise CiteqaError(f"the default gold questions are about the default corpus, not {settings.corpus}: "
+                          f"give your own with --gold FILE (JSON lines: id, question, doc_id, evidence)")
+    return Path(DEFAULT_GOLD)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.beir:
         from qa.beir_cli import run_beir_command
@@ -197,46 +228,60 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return run_beir_command(args)
     from index.errors import CiteqaError
     from qa.engine import open_engine
-    from qa.evaluate import load_gold, run_gold, summarize
+    from qa.evaluate import eval_report, load_gold, typos_path
 
-    try:
-        gold = load_gold(args.gold)
-    except OSError as exc:
-        raise CiteqaError(f"cannot read the gold set {args.gold}: {exc.strerror}") from exc
     settings = _settings(args)
+    path = _gold_for(args, settings)
+    try:
+        gold = load_gold(path)
+    except OSError as exc:
+        raise CiteqaError(f"cannot read the gold set {path}: {exc.strerror}") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CiteqaError(f"{path} is not a gold set (JSON lines with id, question, doc_id, evidence): {exc}") from exc
     engine = open_engine(settings, build_if_missing=True)
+    known = {d["doc_id"] for d in engine.list_documents()}
+    missing = sorted({q.doc_id for q in gold if q.doc_id and q.doc_id not in known})
+    if missing:
+        raise CiteqaError(f"{path} asks about documents that are not in {settings.corpus}: {', '.join(missing[:5])}")
     if args.mode:
         import dataclasses
 
         engine.retrieval = dataclasses.replace(engine.retrieval, mode=args.mode)
-    results = run_gold(engine, gold)
-    summary = summarize(results)
+    typos = typos_path(path)
+    report, results = eval_report(engine, gold, load_gold(typos) if typos else None)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(report, indent=2))
         return 0
     if args.verbose:
         for r in results:
             status = "abstained" if not r.answered else ("hit" if r.answer_hit else "miss")
-            print(f"{r.q.id:4} rank={r.rank or '-':>2} answer={status:9} conf={r.confidence:.3f}  {r.q.question}")
+            span = f" span={r.span_text!r}" if r.span_text else ""
+            print(f"{r.q.id:4} {r.q.split:4} rank={r.rank or '-':>2} answer={status:9} conf={r.confidence:.3f}{span}  {r.q.question}")
             if r.answer_text:
                 print(f"      -> {' '.join(r.answer_text.split())[:140]}")
         print()
-    s = summary
-    print(f"gold set: {s['answerable']} answerable, {s['followups']} follow-ups, {s['unanswerable']} unanswerable")
-    print(f"Recall@1            {s['recall_at_1']:.3f}")
-    print(f"Recall@5            {s['recall_at_5']:.3f}")
-    print(f"MRR@10              {s['mrr_at_10']:.3f}")
-    print(f"nDCG@10             {s['ndcg_at_10']:.3f}")
-    print(f"answer hit rate     {s['answer_hit_rate']:.3f}")
-    print(f"abstention accuracy {s['abstention_accuracy']:.3f}  (unanswerable abstained {s['unanswerable_abstained']:.3f},"
-          f" answerable answered {s['answerable_answered']:.3f})")
-    if s["followup"]:
-        f = s["followup"]
-        print(
-            f"follow-ups          Recall@1 {f['recall_at_1']:.3f}  Recall@5 {f['recall_at_5']:.3f}"
-            f"  answer hit {f['answer_hit_rate']:.3f}"
-        )
+    _print_report(str(path), report)
     return 0
+
+
+def _print_report(path: str, report: dict[str, Any]) -> None:
+    s = report
+    print(f"gold set {path}: {s['answerable']} answerable, {s['followups']} follow-ups, {s['unanswerable']} unanswerable "
+          f"(dev: odd ids, test: even ids)")
+    halves = [("dev", s["dev"]), ("test", s["test"]), ("all", s)]
+    print(f"{'':28}" + "".join(f"{h:>8}" for h, _ in halves))
+    rows = [("Recall@1", "recall_at_1"), ("Recall@5", "recall_at_5"), ("MRR@10", "mrr_at_10"), ("nDCG@10", "ndcg_at_10"),
+            ("answer hit rate", "answer_hit_rate"), ("span exact match (typed)", "span_exact_match"),
+            ("unanswerable abstained", "unanswerable_abstained"), ("answerable answered", "answerable_answered"),
+            ("abstention accuracy", "abstention_accuracy")]
+    for label, key in rows:
+        na = key == "span_exact_match" and not s["typed"]  # no typed question lists its phrase
+        print(f"{label:28}" + "".join(f"{'–':>8}" if na else f"{h[key]:8.3f}" for _, h in halves))
+    if s["followup"]:
+        print(f"{'follow-ups Recall@5':28}" + "".join(f"{h['followup'].get('recall_at_5', 0.0):8.3f}" for _, h in halves))
+    if s.get("typos"):
+        print(f"{'misspelled Recall@5':28}" + "".join(f"{s['typos'][h]['recall_at_5']:8.3f}" for h, _ in halves))
+        print(f"{'misspelled answer hit':28}" + "".join(f"{s['typos'][h]['answer_hit_rate']:8.3f}" for h, _ in halves))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -274,7 +319,8 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("eval", help="retrieval and answer metrics on the gold set, or on a BEIR dataset")
     common(sp)
-    sp.add_argument("--gold", default="tests/gold/questions.jsonl", help="gold questions (JSON lines)")
+    sp.add_argument("--gold", help="gold questions (JSON lines) about the --corpus documents (default: the project's "
+                    "questions, for the default corpus only); a typos.jsonl beside it is evaluated too")
     sp.add_argument("--beir", metavar="DIR", help="evaluate a dataset in BEIR layout instead")
     sp.add_argument("--mode", choices=["dense", "lexical", "hybrid", "full"], help="retrieval pipeline (ablation)")
     sp.add_argument("--json", action="store_true", help="print the metrics as JSON")

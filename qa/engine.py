@@ -93,6 +93,7 @@ class Engine:
     answering: AnswerConfig = field(default_factory=AnswerConfig)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _looked: float = 0.0
+    _merging: threading.Thread | None = field(default=None, repr=False)
     _skipped: dict[tuple[str, int, int], Skipped] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -219,7 +220,8 @@ class Engine:
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
-            return doc, True
+        self._maybe_merge()
+        return doc, True
 
     def _refuse_duplicate(self, doc: Document) -> None:
         other = self.store.find_hash(doc.content_hash)
@@ -245,7 +247,21 @@ class Engine:
             faults.point("delete:committed")
             if origin == "upload":
                 (self.uploads / doc.source).unlink(missing_ok=True)
-            return doc
+        self._maybe_merge()
+        return doc
+
+    def _maybe_merge(self) -> None:
+        """Rebuild the vector structure in the background once enough writes piled up beside it (the store
+        decides; a no-op otherwise). Never on the request's path, one at a time."""
+        if self._merging is not None and self._merging.is_alive():
+            return
+
+        def run() -> None:
+            with contextlib.suppress(Exception):  # a failed merge costs speed, never an answer; the next write retries
+                self.store.merge()
+
+        self._merging = threading.Thread(target=run, name="citeqa-merge", daemon=True)
+        self._merging.start()
 
     def remove_unacknowledged_uploads(self) -> None:
         """Upload files that no committed document names (a crash between the file and the commit)."""

@@ -101,7 +101,8 @@ def assert_citations_resolve(client: TestClient, body: dict[str, Any]) -> None:
 # ---- ask ------------------------------------------------------------------------------------------------------
 
 def test_ask_answers_with_the_core_answer_json(client: TestClient, engine: Engine) -> None:
-    q = "Which free trade pact binds Washington and Guatemala?"
+    # The contract, on a question the answer step is sure of; answer quality is measured by the gold sets.
+    q = "Which free trade agreement are the United States and Guatemala parties to?"
     r = client.post("/v1/ask", json={"question": q})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
@@ -113,6 +114,21 @@ def test_ask_answers_with_the_core_answer_json(client: TestClient, engine: Engin
     assert "CAFTA-DR" in " ".join(p["text"] for p in body["passages"])
     assert [p["rank"] for p in body["passages"]] == [1, 2, 3, 4, 5]
     assert_citations_resolve(client, body)
+
+
+def test_ask_gives_the_phrase_a_calibrated_confidence_and_the_spelling(client: TestClient) -> None:
+    body = client.post("/v1/ask", json={"question": "By how much did Guatemala agree to increase deportation flights?"}).json()
+    a = body["answer"]
+    assert a is not None and a["span"]["text"] == "40%"
+    assert a["start"] <= a["span"]["start"] < a["span"]["end"] <= a["end"]
+    assert a["text"][a["span"]["start"] - a["start"] : a["span"]["end"] - a["start"]] == "40%"
+    assert 0.0 <= body["confidence"] <= 1.0 and body["confidence_label"] == "likely"
+    assert body["spelling"] is None
+    typo = client.post("/v1/ask", json={"question": "Wat is the Safe Thrid Contry Agrement?"}).json()
+    assert typo["spelling"]["searched_for"] == "what is the Safe third country agreement?"
+    assert {c["word"] for c in typo["spelling"]["corrections"]} == {"Wat", "Thrid", "Contry", "Agrement"}
+    assert typo["answered"] is True and "Safe Third Country" in typo["answer"]["text"]
+    assert_citations_resolve(client, typo)
 
 
 def test_ask_top_k_and_doc_ids_restrict_the_passages(client: TestClient, engine: Engine) -> None:
