@@ -25,9 +25,10 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ BATCH = 1000  # rows per insert call
 REFRESH_S = 5.0  # how often a reader checks whether another process wrote (in the background)
 READ = "Session"  # reads see this process's own writes at once, other processes' within a time tick
 QUERY_LIMIT = 16384  # the most rows one query may return on a server
+_WORD = re.compile(r"(?u)\b[^\W\d_]{2,}\b")  # a surface word for spelling: letters only, two or more
 CHUNK_FIELDS = ["doc_id", "ord", "start", "end", "s0", "s1", "title", "text", "terms", "doc", "vector"]
 SENTENCE_FIELDS = ["doc_id", "ord", "start", "end", "heading", "vector"]
 HEADER = ["doc_id", "title", "source", "origin", "content_hash", "fingerprint", "chars", "chunks", "metadata", "parts", "layout"]
@@ -83,7 +85,7 @@ class MilvusStore:
         self._known: set[str] | None = None
         self.caps: Capabilities | None = None
         self._stats: CorpusStats | None = None
-        self._vocab: tuple[int, dict[str, int]] | None = None
+        self._words: Counter[str] = Counter()  # lower-case surface word -> chunks holding it
         self._rows: OrderedDict[int, dict[str, Any]] = OrderedDict()  # recent candidates, for sentences()
         self._parts: dict[str, dict[tuple[int, int], dict[str, Any]]] = {}  # doc_id -> parts seen with its passages
         self._checked = 0.0
@@ -199,7 +201,11 @@ class MilvusStore:
     def _reload(self) -> None:
         self._parts.clear()  # documents may have been replaced: their parts come again with their passages
         g = self._server_generation()
-        self._stats = CorpusStats.of((r["terms"].split() for r in self._scan("chunks", "", ["terms"])), g)
+        rows = self._scan("chunks", "", ["terms", "text"])
+        words, self._words = self._words, Counter()
+        self._count_words(r["text"] for r in rows)
+        del words
+        self._stats = CorpusStats.of((r["terms"].split() for r in rows), g)
         self._checked = time.monotonic()
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
@@ -207,17 +213,16 @@ class MilvusStore:
         return {t: s.idf(t) for t in terms}
 
     def vocabulary(self) -> Mapping[str, int]:
-        """Lower-case surface word -> chunks holding it; made from the passages' text, once per generation."""
-        import re
+        """Lower-case surface word -> chunks holding it (spelling), kept with the statistics: no round trip."""
+        self.stats()
+        return self._words
 
-        g = self.stats().generation
-        if self._vocab is None or self._vocab[0] != g:
-            counts: dict[str, int] = {}
-            for r in self._scan("chunks", "", ["text"]):
-                for w in set(re.findall(r"(?u)\b[^\W\d_]{2,}\b", r["text"].lower())):
-                    counts[w] = counts.get(w, 0) + 1
-            self._vocab = (g, counts)
-        return self._vocab[1]
+    def _count_words(self, texts: Iterable[str], sign: int = 1) -> None:
+        for text in texts:
+            for w in set(_WORD.findall(text.lower())):
+                self._words[w] += sign
+                if self._words[w] <= 0:
+                    del self._words[w]
 
     # -- writes -------------------------------------------------------------------------------------------
     # Milvus has no transactions and no locks: writes are serialised within a process (`writing`); replicas
@@ -258,6 +263,7 @@ class MilvusStore:
             self._insert("documents", rows["heads"])
             if self._stats is not None:
                 self._stats.add(p.chunk_terms[i] for p in docs for i in range(len(p.chunks)))
+                self._count_words(p.document.text[c[0] : c[1]] for p in docs for c in p.chunks)
             return self._bump()
 
     def remove(self, doc_ids: Sequence[str], exclude: bool = False) -> int:
@@ -285,11 +291,12 @@ class MilvusStore:
         for d in doc_ids:
             self._parts.pop(d, None)
         flt = f"doc_id in {_quote(doc_ids)}"
-        old = self._scan("chunks", flt, ["terms"], strong=True)
+        old = self._scan("chunks", flt, ["terms", "text"], strong=True)
         if not old and not self.headers(doc_ids, strong=True):
             return
         if self._stats is not None:
             self._stats.add((r["terms"].split() for r in old), sign=-1)
+            self._count_words((r["text"] for r in old), sign=-1)
         self.client.delete(self.names["documents"], filter=f"{flt} and part == 0")
         for kind in ("chunks", "sentences", "documents"):
             self.client.delete(self.names[kind], filter=flt)
