@@ -281,12 +281,12 @@ def _why_not_indexed(path: Path, taken: dict[str, str]) -> Skipped:
 
 
 def open_engine(settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None) -> Any:
-    """Engine over the local store (the default), MilvusEngine (qa/milvus_engine.py) when settings.store names Milvus."""
+    """Engine over the local store (the default), or over the Milvus store settings.store names (qa/milvus_engine.py)."""
     if settings.store.kind == "faiss":
         return Engine.open(settings, build_if_missing=build_if_missing, embedder=embedder)
-    from qa.milvus_engine import MilvusEngine
+    from qa.milvus_engine import open_milvus_engine
 
-    return MilvusEngine.open(settings, build_if_missing=build_if_missing, embedder=embedder)
+    return open_milvus_engine(settings, build_if_missing=build_if_missing, embedder=embedder)
 
 
 __all__ = ["Engine", "Settings", "open_engine", "sync", "IndexMismatch", "read_metadata"]

@@ -3,6 +3,7 @@ address, and that no other module of index, qa, api or cli reads os.environ."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,32 @@ def test_built_directly_from_text() -> None:
     assert (s.corpus, s.index, s.store) == (Path("docs"), Path("ix"), StoreAddress("milvus-lite", "data/store.db"))
     with pytest.raises(CiteqaError):
         Settings(store="nowhere")  # type: ignore[arg-type]
+ENV_READ = re.compile(r"\bos\.environ\b|\bos\.getenv\b|\bgetenv\(|from os import[^\n]*\benviron\b")
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    readers = sorted(
+        str(p.relative_to(ROOT))
+        for layer in ("index", "qa", "api", "cli")
+        for p in (ROOT / layer).rglob("*.py")
+        if ENV_READ.search(p.read_text(encoding="utf-8")) and p != ROOT / "index" / "settings.py"
+    )
+    assert not readers, f"read the environment through index.settings.Settings instead: {readers}"
+
+
+STORE_TEXT_COMPARE = re.compile(
+    r"""\bstore\)?\s*[!=]=\s*["']"""  # settings.store == "faiss"
+    r"""|\bstore or ["'][^"']*["']\)\s*[!=]="""  # (settings.store or "faiss") == "faiss"
+    r"""|["']\s*[!=]=\s*[\w.]*\bstore\b(?!\.)"""  # "faiss" == settings.store
+)
+
+
+def test_store_addresses_are_compared_by_kind_never_as_text() -> None:
+    offenders = sorted(
+        f"{p.relative_to(ROOT)}:{n}"
+        for layer in ("index", "qa", "api", "cli")
+        for p in (ROOT / layer).rglob("*.py")
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if STORE_TEXT_COMPARE.search(line)
+    )
+    assert not offenders, f"compare StoreAddress.kind (index/settings.py), not the address text: {offenders}"
