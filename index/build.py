@@ -19,6 +19,9 @@ from index.documents import Document, text_hash
 from index.embed import Embedder
 from index.lexical import Lexical, tokenize
 from index.model import ChunkRow, DocSpan, Index, SentenceRow, library_versions
+from index.sentences import SPLITTER
+from index.vectorize import MODE as SENTENCE_VECTORS
+from index.vectorize import DocParts, flat, vectorize
 
 EMBED_TITLE = True  # passages are embedded as "title. passage" (measured: see docs/QUALITY.md)
 
@@ -30,10 +33,6 @@ class _Parts:
     chunk_vectors: np.ndarray | None
     sentence_vectors: np.ndarray | None
     tokens: list[list[str]]
-
-
-def flat(text: str) -> str:
-    return " ".join(text.split())
 
 
 def passage_embed_text(title: str, passage: str) -> str:
@@ -81,7 +80,8 @@ def compatible(prev: Index | None, embedder: Embedder, params: ChunkParams) -> b
 
 
 def chunking_manifest(params: ChunkParams) -> dict[str, Any]:
-    return {**params.as_dict(), "splitter": "pysbd", "embed_title": EMBED_TITLE, "version": CHUNKER_VERSION}
+    return {**params.as_dict(), "splitter": SPLITTER, "sentence_vectors": SENTENCE_VECTORS, "embed_title": EMBED_TITLE,
+            "version": CHUNKER_VERSION}
 
 
 def build(
@@ -105,26 +105,24 @@ def build(
             embedded.append(doc.doc_id)
 
     docs = {d.doc_id: d for d in sorted(documents, key=lambda d: d.doc_id)}
-    texts: list[str] = []
-    for doc_id in embedded:
-        d, p = docs[doc_id], parts[doc_id]
-        texts += [passage_embed_text(d.title, d.text[r.start : r.end]) for r in p.chunks]
-        texts += [flat(d.text[r.start : r.end]) for r in p.sentences]
+    items = [DocParts(docs[i].title, docs[i].text, [(r.start, r.end) for r in parts[i].chunks],
+                      [(r.start, r.end, r.chunk) for r in parts[i].sentences]) for i in embedded]
+    total = sum(len(it.chunks) + len(it.sentences) for it in items)
     done = 0
 
     def tick(n: int) -> None:
         nonlocal done
         done += n
         if progress:
-            progress(done, len(texts))
+            progress(done, total)
 
-    vectors = embedder.embed(texts, progress=tick)
-    at = 0
+    chunk_vecs, sent_vecs = vectorize(embedder, items, passage_embed_text, progress=tick)
+    at_c = at_s = 0
     for doc_id in embedded:
         p = parts[doc_id]
         nc, ns = len(p.chunks), len(p.sentences)
-        parts[doc_id] = _Parts(p.chunks, p.sentences, vectors[at : at + nc], vectors[at + nc : at + nc + ns], p.tokens)
-        at += nc + ns
+        parts[doc_id] = _Parts(p.chunks, p.sentences, chunk_vecs[at_c : at_c + nc], sent_vecs[at_s : at_s + ns], p.tokens)
+        at_c, at_s = at_c + nc, at_s + ns
 
     index = _concat(docs, parts, embedder, params)
     return index, embedded

@@ -12,7 +12,7 @@ from index.documents import Document
 from index.sentences import Sentence, split
 
 # Bump when cleaning, sentence splitting or packing changes: indexes built before are then re-chunked.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4  # 4: rule sentence splitter (index/splitter.py) instead of pysbd
 
 
 @dataclass(frozen=True)

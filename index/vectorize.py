@@ -1,0 +1,175 @@
+"""Passages and their sentences -> vectors, with one model pass over the passages ("late chunking").
+
+`vectorize(embedder, docs, embed_text)` -> (chunk_vectors, sentence_vectors), rows in the order of `docs`,
+their chunks, their sentences. A passage is embedded as `embed_text(title, passage)` (e.g. "Title. passage
+text", whitespace collapsed); its vector is the model's pooled output, as before. A sentence's vector is the
+mean of the passage run's token states over the sentence's tokens, L2-normalised: the passage run's tokenizer
+offsets map the sentence's characters (shifted by the title prefix and the collapsed whitespace) to tokens.
+A sentence past the model's token limit (truncated away), and every sentence of an embedder without token
+outputs (torch, test fakes), is embedded on its own instead. CITEQA_SENTENCE_VECTORS=separate embeds every
+sentence on its own (the former behaviour, for comparison).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from index.embed import Embedder
+
+MODE = os.environ.get("CITEQA_SENTENCE_VECTORS", "late")  # "late" | "separate"
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class DocParts:
+    title: str
+    text: str
+    chunks: Sequence[tuple[int, int]]  # (start, end) in text
+    sentences: Sequence[tuple[int, int, int]]  # (start, end, index into chunks of a chunk that holds it)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def flat_offsets(passage: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Character spans in `passage` -> the same spans in flat(passage). Spans start and end on non-space text:
+    flat_offsets("a  b\\nc", [(3, 6)]) == [(2, 5)]."""
+    starts: list[int] = []
+    flat_starts: list[int] = []
+    at = 0
+    for m in _WORD.finditer(passage):
+        starts.append(m.start())
+        flat_starts.append(at)
+        at += m.end() - m.start() + 1
+
+    def to_flat(pos: int) -> int:
+        i = max(0, bisect_right(starts, pos) - 1)
+        return flat_starts[i] + (pos - starts[i]) if starts else 0
+
+    return [(to_flat(s), to_flat(e - 1) + 1) for s, e in spans]
+
+
+def pool(states: np.ndarray, offsets: Sequence[tuple[int, int]], span: tuple[int, int]) -> np.ndarray | None:
+    """Mean of the states of the tokens that overlap `span` (characters of the embedded text), L2-normalised;
+    None when no token does (the span was truncated away)."""
+    lo, hi = span
+    rows = [i for i, (a, b) in enumerate(offsets) if b > a and a < hi and b > lo]
+    if not rows:
+        return None
+    mean = states[rows].mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return (mean / norm).astype(np.float32) if norm > 0 else None
+
+
+def vectorize(
+    embedder: Embedder,
+    docs: Sequence[DocParts],
+    embed_text: Callable[[str, str], str],
+    progress: Callable[[int], Any] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk vectors (n_chunks, dim), sentence vectors (n_sentences, dim)) over all `docs`, in order.
+    `progress(n)` counts passages and sentences as they are done."""
+    passages = [embed_text(d.title, d.text[s:e]) for d in docs for s, e in d.chunks]
+    sentences = [(d, s, e, c) for d in docs for s, e, c in d.sentences]
+    embed_tokens = getattr(embedder, "embed_tokens", None)
+    if MODE == "separate" or embed_tokens is None:
+        vectors = embedder.embed(passages + [flat(d.text[s:e]) for d, s, e, _ in sentences], progress=progress)
+        return vectors[: len(passages)], vectors[len(passages) :]
+    if MODE == "sentences":
+        return _from_sentences(embedder, docs, embed_text, progress)
+    dim = embedder.dim
+    chunk_vecs = np.zeros((len(passages), dim), np.float32)
+    sent_vecs = np.zeros((len(sentences), dim), np.float32)
+    base = 0  # row of the doc's first chunk
+    row = 0  # row of the doc's first sentence
+    missing: list[int] = []
+    step = 64  # documents per call: progress comes about this often
+    for lo in range(0, len(docs), step):
+        batch = docs[lo : lo + step]
+        n = sum(len(d.chunks) for d in batch)
+        texts = passages[base : base + n]
+        runs = embed_tokens(texts) if texts else []
+        j = 0  # position in texts/runs
+        for d in batch:
+            by_chunk: dict[int, list[int]] = {}
+            for k, (_, _, c) in enumerate(d.sentences):
+                by_chunk.setdefault(c, []).append(k)
+            for c, (cs, ce) in enumerate(d.chunks):
+                vec, states, offsets = runs[j + c]
+                chunk_vecs[base + c] = vec
+                ks = by_chunk.get(c, [])
+                if not ks:
+                    continue
+                passage = d.text[cs:ce]
+                if not texts[j + c].endswith(flat(passage)):  # an embed_text that reshapes the passage: no mapping
+                    missing += [row + k for k in ks]
+                    continue
+                prefix = len(texts[j + c]) - len(flat(passage))  # "Title. " before the passage
+                spans = flat_offsets(passage, [(d.sentences[k][0] - cs, d.sentences[k][1] - cs) for k in ks])
+                for k, (fs, fe) in zip(ks, spans):
+                    v = pool(states, offsets, (fs + prefix, fe + prefix))
+                    if v is None:
+                        missing.append(row + k)
+                    else:
+                        sent_vecs[row + k] = v
+            j += len(d.chunks)
+            base += len(d.chunks)
+            row += len(d.sentences)
+        if progress:
+            progress(n + sum(len(d.sentences) for d in batch))
+    if missing:
+        sent_vecs[missing] = embedder.embed([flat(sentences[i][0].text[sentences[i][1] : sentences[i][2]]) for i in missing])
+    return chunk_vecs, sent_vecs
+
+
+def _from_sentences(
+    embedder: Embedder, docs: Sequence[DocParts], embed_text: Callable[[str, str], str], progress: Callable[[int], Any] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence-first: each sentence (and the title prefix, once per document) is one model run; a passage's
+    vector is the mean of the token states of its title and sentence runs, L2-normalised."""
+    embed_tokens = embedder.embed_tokens  # type: ignore[attr-defined]
+    dim = embedder.dim
+    n_chunks = sum(len(d.chunks) for d in docs)
+    n_sents = sum(len(d.sentences) for d in docs)
+    chunk_vecs = np.zeros((n_chunks, dim), np.float32)
+    sent_vecs = np.zeros((n_sents, dim), np.float32)
+    base = row = 0
+    step = 64
+    for lo in range(0, len(docs), step):
+        batch = docs[lo : lo + step]
+        texts: list[str] = []
+        for d in batch:
+            prefix = embed_text(d.title, "x")[:-1].strip()  # "Title." or ""
+            texts.append(prefix)
+            texts += [flat(d.text[s:e]) for s, e, _ in d.sentences]
+        runs = embed_tokens([t for t in texts if t])
+        it = iter(runs)
+        at = 0
+        for d in batch:
+            title_run = next(it) if texts[at] else None
+            at += 1
+            sums = []
+            for k in range(len(d.sentences)):
+                vec, states, _ = next(it)
+                sent_vecs[row + k] = vec
+                sums.append((states.sum(axis=0), len(states)))
+                at += 1
+            t_sum, t_n = (title_run[1].sum(axis=0), len(title_run[1])) if title_run is not None else (np.zeros(dim, np.float32), 0)
+            for c, (cs, ce) in enumerate(d.chunks):
+                ks = [k for k, (s, e, _) in enumerate(d.sentences) if s >= cs and e <= ce]
+                total = t_sum + sum((sums[k][0] for k in ks), np.zeros(dim, np.float32))
+                mean = total / max(1, t_n + sum(sums[k][1] for k in ks))
+                chunk_vecs[base + c] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+            base += len(d.chunks)
+            row += len(d.sentences)
+        if progress:
+            progress(sum(len(d.chunks) + len(d.sentences) for d in batch))
+    return chunk_vecs, sent_vecs
