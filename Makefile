@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck eval bench clean
+.PHONY: install run test test-fast check fmt lint typecheck eval bench clean
 
 install: $(STAMP)
 
@@ -23,8 +23,20 @@ $(STAMP): pyproject.toml
 run: install  ## serve the default corpus on http://$(HOST):$(PORT) (builds the index on first start)
 	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install  ## every test: the real model, servers, Chromium, Milvus
 	$(VENV)/bin/python -m pytest -q
+
+test-fast: install  ## no model, no server, no browser: the plumbing in seconds
+	$(VENV)/bin/python -m pytest -q -m "not slow and not browser and not milvus"
+
+check: install  ## what CI and pre-commit check: lint, format, strict types
+	$(VENV)/bin/ruff check index qa api tests bench
+	$(VENV)/bin/ruff format --check index qa api tests bench
+	$(VENV)/bin/mypy --strict index qa api
+
+fmt: install
+	$(VENV)/bin/ruff format index qa api tests bench
+	$(VENV)/bin/ruff check --fix index qa api tests bench
 
 lint: install
 	$(VENV)/bin/ruff check index qa api tests bench

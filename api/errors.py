@@ -1,5 +1,8 @@
 """Every error the HTTP edge answers, mapped in this one place, always as JSON {"detail": "..."}.
 
+    DocumentTooLarge              413  (over CITEQA_MAX_UPLOAD_SENTENCES)
+    StorageFull                   507  (disk full: nothing was changed)
+    StorageUnavailable            503  (read-only or unwritable index folder)
     BadQuestion, BadDocument      422  (empty/over-long question; undecodable text, broken PDF, no text)
     DocumentNotFound              404
     DuplicateDocument             409  {"detail": ..., "doc_id": "<the document that has this text>"}
@@ -29,10 +32,13 @@ from index.errors import (
     CiteqaError,
     CorpusNotFound,
     DocumentNotFound,
+    DocumentTooLarge,
     DuplicateDocument,
     IndexCorrupt,
     IndexMismatch,
     IndexMissing,
+    StorageFull,
+    StorageUnavailable,
     UnsupportedType,
 )
 
@@ -46,6 +52,9 @@ STATUS: dict[type[CiteqaError], int] = {
     IndexMissing: 503,
     IndexMismatch: 503,
     IndexCorrupt: 503,
+    DocumentTooLarge: 413,
+    StorageFull: 507,
+    StorageUnavailable: 503,
 }
 
 DESCRIPTIONS = {
@@ -54,8 +63,10 @@ DESCRIPTIONS = {
     403: "Writes are disabled: the server has no CITEQA_API_KEY.",
     404: "No document with that id.",
     409: "The same text is already indexed; `doc_id` names that document.",
-    413: "The upload is over the 20 MB limit (refused before it is read whole).",
+    413: "The upload is over the 20 MB limit (refused before it is read whole) or over the sentence cap.",
     415: "Unsupported file type (citeqa reads .txt, .md, .html, .pdf).",
+    503: "The index folder cannot be written (read-only, permissions) or the index is unavailable.",
+    507: "The disk holding the index is full; nothing was changed.",
     422: "Invalid input: empty or over-long question, top_k outside 1-50, unreadable document.",
 }
 

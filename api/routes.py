@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Path, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, Response, UploadFile
 
 from api.deps import ConfigDep, EngineDep, WriteAccess
 from api.errors import responses
@@ -32,10 +32,12 @@ def ask(body: AskRequest, engine: EngineDep, config: ConfigDep) -> dict[str, Any
     return engine.ask(body.question, top_k=body.top_k, doc_ids=doc_ids, history=history).to_dict()
 
 
-@v1.get("/documents", response_model=DocumentList, tags=["documents"], summary="List every document")
-def list_documents(engine: EngineDep) -> dict[str, Any]:
-    docs = sorted(engine.list_documents(), key=lambda d: d["doc_id"])
-    return {"count": len(docs), "documents": docs}
+@v1.get("/documents", response_model=DocumentList, tags=["documents"], responses=responses(422),
+        summary="List the documents, a page at a time (by doc_id)")
+def list_documents(engine: EngineDep, offset: Annotated[int, Query(ge=0)] = 0,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    total, docs = engine.page(offset, limit)
+    return {"count": len(docs), "total": total, "offset": offset, "limit": limit, "documents": docs, "skipped": []}
 
 
 @v1.get("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"], responses=responses(404, 422),
@@ -47,7 +49,7 @@ def get_document(doc_id: DocId, engine: EngineDep) -> dict[str, Any]:
 
 
 @v1.post("/documents", response_model=UploadOut, status_code=201, tags=["documents"],
-         responses=responses(400, 401, 403, 409, 413, 415, 422), summary="Upload a document (needs the API key)")
+         responses=responses(400, 401, 403, 409, 413, 415, 422, 503, 507), summary="Upload a document (needs the API key)")
 def upload_document(
     _: WriteAccess,
     engine: EngineDep,
@@ -57,8 +59,8 @@ def upload_document(
     file: Annotated[UploadFile, File(description="A .txt, .md, .html or .pdf file, at most 20 MB.")],
     title: Annotated[str | None, Form(max_length=300, description="Title; default: the file's own.")] = None,
 ) -> dict[str, Any]:
-    """Indexes only the new document's passages, saves the file into the corpus folder, and returns once the
-    document is answerable. The same text twice answers 409 with the existing `doc_id`."""
+    """Indexes only the new document's passages, keeps the file in the index folder's `uploads/` (citeqa owns
+    it), and returns once the document is answerable and durable. The same text twice answers 409 with the existing `doc_id`."""
     data = file.file.read(config.max_upload_bytes + 1)
     if len(data) > config.max_upload_bytes:
         raise HTTPException(413, upload_too_large(config.max_upload_bytes))
@@ -69,9 +71,10 @@ def upload_document(
 
 
 @v1.delete("/documents/{doc_id}", response_model=DeleteOut, tags=["documents"],
-           responses=responses(401, 403, 404, 422), summary="Delete a document (needs the API key)")
+           responses=responses(401, 403, 404, 422, 503, 507), summary="Delete a document (needs the API key)")
 def delete_document(_: WriteAccess, doc_id: DocId, engine: EngineDep) -> dict[str, Any]:
-    """Removes the document from the corpus folder and the index."""
+    """Removes the document from the index. An uploaded file is removed too; a file of the user's corpus folder
+    is left alone and excluded (`qa index` will not bring it back)."""
     doc = engine.delete(doc_id)
     return {"doc_id": doc.doc_id, "title": doc.title, "deleted": True}
 

@@ -124,16 +124,30 @@ class DocumentSummary(_Open):
     metadata: dict[str, str] = Field(description="What the document states: author, publisher, date, ...")
     characters: int
     chunks: int
+    type: str | None = Field(None, description="File type: txt, md, html, pdf, ...")
+    pages: int | None = None
+    origin: str | None = Field(None, description="corpus (the user's folder) or upload (a file citeqa owns)")
+    status: str | None = Field(None, description="indexed")
+
+
+class Skipped(_Open):
+    source: str
+    reason: str
 
 
 class DocumentList(_Open):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 1, "documents": [{
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "count": 1, "total": 1, "offset": 0, "limit": 100, "skipped": [], "documents": [{
         "doc_id": "rubio-arevalo-meeting-feb-2025", "title": "U.S. and Guatemala Strengthen Strategic Cooperation",
         "source": "rubio-arevalo-meeting-feb-2025.txt", "metadata": {"date": "2025-04-22"}, "characters": 5210,
         "chunks": 8}]}]})
 
-    count: int
+    count: int = Field(description="Documents in this page.")
+    total: int = Field(0, description="Documents in the index.")
+    offset: int = 0
+    limit: int = 100
     documents: list[DocumentSummary]
+    skipped: list[Skipped] = Field(default_factory=list, description="Files that could not be indexed.")
 
 
 class DocumentOut(_Open):

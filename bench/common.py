@@ -63,7 +63,7 @@ def machine() -> dict[str, Any]:
         pass
     mem = proc_meminfo_gb()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    from index.model import library_versions
+    from index.build import library_versions
 
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem, "python": platform.python_version(),
             "load_average": os.getloadavg(), "commit": commit.stdout.strip() or "?", "versions": library_versions()}

@@ -125,30 +125,46 @@ def citeqa(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     embedder = load_embedder(args.embedder)
     t1 = time.perf_counter()
-    texts = 0
+    calls = {"texts": 0}
+    embed = embedder.embed
 
-    def progress(done: int, total: int) -> None:
-        nonlocal texts
-        texts = total
+    def counted(texts: Any, *a: Any, **kw: Any) -> Any:
+        calls["texts"] += len(texts)
+        return embed(texts, *a, **kw)
 
+    embedder.embed = counted  # type: ignore[method-assign]
+    embed_tokens = getattr(embedder, "embed_tokens", None)
+    if embed_tokens is not None:  # late chunking: one model run per passage gives its sentences' vectors too
+
+        def counted_tokens(texts: Any) -> Any:
+            calls["texts"] += len(texts)
+            return embed_tokens(texts)
+
+        embedder.embed_tokens = counted_tokens  # type: ignore[attr-defined]
     settings = Settings(corpus=corpus, index=work / ".citeqa")
-    index, embedded, _ = sync(settings, embedder, progress, force=True)
+    report = sync(settings, embedder, None, force=True)
     t2 = time.perf_counter()
+    store: Any = report.store
+    con = store.rows.con()
+    n_sent = int(con.execute("SELECT count(*) FROM sentences").fetchone()[0])
     if args.vectors:
-        np.save(args.vectors, np.concatenate([index.chunk_vectors, index.sentence_vectors]))
+        cv = [np.frombuffer(v, np.float32) for (v,) in con.execute("SELECT vec FROM chunks ORDER BY id")]
+        sv = [np.frombuffer(v, np.float16).astype(np.float32) for (v,) in con.execute("SELECT vec FROM sentences")]
+        np.save(args.vectors, np.vstack(cv + sv))
+    texts = calls["texts"]
     from index.sentences import SPLITTER
     from index.vectorize import MODE
 
-    return {"name": f"citeqa qa index ({embedder.backend})", "backend": embedder.backend, "docs": len(index.documents),
-            "chunks": len(index.chunks), "sentences": len(index.sentences), "texts_embedded": texts,
+    return {"name": f"citeqa qa index ({embedder.backend})", "backend": embedder.backend, "docs": report.documents,
+            "chunks": report.chunks, "sentences": n_sent, "texts_embedded": texts,
             "splitter": SPLITTER, "sentence_vectors": MODE,
-            "load_s": t1 - t0, "index_s": t2 - t1, "docs_per_s": len(index.documents) / (t2 - t1),
-            "chunks_per_s": len(index.chunks) / (t2 - t1), "texts_per_s": texts / (t2 - t1),
+            "load_s": t1 - t0, "index_s": t2 - t1, "docs_per_s": report.documents / (t2 - t1),
+            "chunks_per_s": report.chunks / (t2 - t1), "texts_per_s": texts / (t2 - t1),
             "peak_rss_mb": peak_rss_mb(), "index_dir": str(settings.index),
-            "ndcg10": full_pipeline_ndcg10(data, index, embedder), "queries": len(data.queries)}
+            "ndcg10": full_pipeline_ndcg10(data, store, embedder), "queries": len(data.queries)}
 
 
-def full_pipeline_ndcg10(data: Any, index: Any, embedder: Any) -> float:
+def full_pipeline_ndcg10(data: Any, store: Any, embedder: Any) -> float:
     """SciFact nDCG@10 of citeqa's full retrieval pipeline (hybrid, sentence rerank) over the indexed documents."""
     from index.documents import Document
     from qa.beir import Dataset, evaluate, run_queries
@@ -156,7 +172,7 @@ def full_pipeline_ndcg10(data: Any, index: Any, embedder: Any) -> float:
 
     docs = [Document(d, t, x, f"{d}.txt") for d, t, x in data.docs]
     ds = Dataset(Path("scifact"), docs, data.queries, data.qrels, "")
-    return float(evaluate(run_queries(ds, index, embedder, RetrievalConfig()).run, data.qrels)["ndcg_at_10"])
+    return float(evaluate(run_queries(ds, store, embedder, RetrievalConfig()).run, data.qrels)["ndcg_at_10"])
 
 
 def compare(args: argparse.Namespace) -> dict[str, Any]:

@@ -142,9 +142,10 @@ def ask_bench(index: Any, n_chunks: int, gold: list[str], embedder: Any, work: P
     n_chunks, written to Milvus through MilvusStore.put and held in memory as an Index for FAISS; both engines
     then answer the same questions. Chunking and embedding are not measured here (they are the same work for
     both stores)."""
+    from index.model import ChunkRow, DocSpan, Index, SentenceRow
+
     from index.lexical import Lexical
     from index.milvus_store import MilvusStore, parse_store
-    from index.model import ChunkRow, DocSpan, Index, SentenceRow
     from qa.engine import Engine, Settings
     from qa.milvus_engine import MilvusEngine, doc_rows, expected_manifest
 

@@ -43,3 +43,15 @@ class DuplicateDocument(CiteqaError):
 
 class BadQuestion(CiteqaError):
     """Empty, whitespace-only or over-long question."""
+
+
+class StorageFull(CiteqaError):
+    """The disk holding the index folder is full (API 507); nothing was changed."""
+
+
+class StorageUnavailable(CiteqaError):
+    """The index folder cannot be written (read-only, permissions; API 503); nothing was changed."""
+
+
+class DocumentTooLarge(CiteqaError):
+    """A document over the per-upload cost cap (sentences; API 413)."""

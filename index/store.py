@@ -17,6 +17,7 @@ A read never sees half a document: a document's rows become visible together, at
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +35,7 @@ class ChunkRecord:
     text: str
     title: str
     vector: np.ndarray | None = None  # unit float32 (dim,), when the caller asked for vectors
+    metadata: Mapping[str, str] = field(default_factory=dict)  # the document's (date, author, ...)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,18 @@ class PreparedDocument:
     chunk_vectors: np.ndarray  # (len(chunks), dim) float32 unit rows
     sentence_vectors: np.ndarray  # (len(sentences), dim)
     chunk_terms: Sequence[Sequence[str]]  # stemmed lexical terms of title + passage, per chunk
+    fingerprint: str | None = None  # "size:mtime_ns:metadata hash" of a corpus file: unchanged files skip extraction
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    """What `qa index` needs to skip an unchanged file without reading it."""
+
+    doc_id: str
+    source: str
+    origin: str
+    content_hash: str
+    fingerprint: str | None
 
 
 class Store(Protocol):
@@ -99,7 +113,32 @@ class Store(Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
-    # -- writes (serialised by the caller) --------------------------------------------------------------------
-    def put(self, docs: Sequence[PreparedDocument]) -> None: ...  # one commit; replaces earlier versions
+    def counts(self) -> dict[str, int]: ...  # {"documents": n, "chunks": n}
 
-    def remove(self, doc_ids: Sequence[str]) -> None: ...  # one commit
+    def manifest(self) -> dict[str, Any]: ...  # embedder identity, chunking, built_at
+
+    def inventory(self) -> dict[str, DocumentState]: ...  # doc_id -> state, for `qa index`
+
+    def state(self, doc_id: str) -> DocumentState | None: ...
+
+    def sources(self, origin: str) -> set[str]: ...  # file names of the documents from "corpus" or "upload"
+
+    def exclusions(self) -> set[str]: ...  # corpus file names the user deleted through citeqa
+
+    def find_hash(self, content_hash: str) -> str | None: ...  # doc_id holding this exact text
+
+    def refresh(self) -> bool: ...  # catch up with other processes' commits; True when something changed
+
+    # -- writes ---------------------------------------------------------------------------------------------
+    def writing(self) -> AbstractContextManager[Any]: ...  # the store's write lock, for check-then-put
+
+    def writing_if_free(self) -> AbstractContextManager[bool]: ...  # the lock if nobody holds it (yields False if not)
+
+    def put(self, docs: Sequence[PreparedDocument]) -> int: ...  # one commit; replaces earlier versions -> generation
+
+    def remove(self, doc_ids: Sequence[str], exclude: bool = False) -> int: ...  # one commit; exclude: record
+    # corpus-folder documents among them as exclusions (in the same commit) -> generation
+
+    def merge(self) -> None: ...  # maintenance: rebuild derived structures (vector index) off the write path
+
+    def close(self) -> None: ...

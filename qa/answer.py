@@ -1,6 +1,8 @@
 """Question -> Answer: ranked passages with citations, the single best answer sentence, or an abstention.
 
-`answer(question, index, embedder, top_k)` -> Answer. The answer sentence is chosen among the sentences of
+`answer(question, store, embedder, top_k)` -> Answer, reading only through the Store: the passages and the
+head's sentences come with the hits (qa/retrieve.py); idf of the question's terms from `store.idf`.
+The answer sentence is chosen among the sentences of
 the top passages by its similarity to the question, how many of the question's key terms it contains, and
 its passage's rank. When the best evidence is below the calibrated threshold, `answer` is None and the
 passages are still returned.
@@ -17,7 +19,7 @@ import numpy as np
 from index.embed import Embedder
 from index.errors import BadQuestion
 from index.lexical import terms
-from index.model import Index
+from index.store import SentenceRecord, Store
 from qa.followup import Context, contextualize
 from qa.retrieve import Hit, RetrievalConfig, retrieve
 
@@ -112,31 +114,32 @@ def _coverage(weights: dict[str, float], text_terms: set[str]) -> float:
 
 
 def pick_sentence(
-    index: Index, hits: list[Hit], qvec: np.ndarray, query: str, cfg: AnswerConfig
-) -> tuple[int, int, float] | None:
-    """(sentence row, passage rank, score) of the best answer sentence, or None when there is no candidate.
+    store: Store, hits: list[Hit], qvec: np.ndarray, query: str, cfg: AnswerConfig
+) -> tuple[SentenceRecord, int, float] | None:
+    """(sentence, passage rank, score) of the best answer sentence, or None when there is no candidate.
     score = cosine(sentence, question) + w_coverage * coverage(sentence) + w_rank / (1 + passage rank)"""
-    weights = {t: index.lexical.idf(t) for t in set(terms(query, question=True))}
-    best: tuple[int, int, float] | None = None
-    seen: set[int] = set()
-    for rank, hit in enumerate(hits[: cfg.depth]):
-        c = index.chunks[hit.row]
-        for srow in range(c.s0, c.s1):
-            s = index.sentences[srow]
-            text = index.sentence_text(srow)
-            if srow in seen or s.heading or len(text.split()) < cfg.min_words:
+    weights = store.idf(set(terms(query, question=True)))
+    top = hits[: cfg.depth]
+    missing = [h.row for h in top if h.sentences is None]
+    fetched = store.sentences(missing) if missing else {}
+    best: tuple[SentenceRecord, int, float] | None = None
+    seen: set[tuple[str, int]] = set()
+    for rank, hit in enumerate(top):
+        for s in hit.sentences if hit.sentences is not None else fetched.get(hit.row, []):
+            key = (s.doc_id, s.ord)
+            if key in seen or s.heading or len(s.text.split()) < cfg.min_words or s.vector is None:
                 continue
-            seen.add(srow)
-            score = float(index.sentence_vectors[srow] @ qvec) + cfg.w_coverage * _coverage(weights, set(terms(text)))
+            seen.add(key)
+            score = float(s.vector @ qvec) + cfg.w_coverage * _coverage(weights, set(terms(s.text)))
             score += cfg.w_rank / (1 + rank)
             if best is None or score > best[2]:
-                best = (srow, rank, score)
+                best = (s, rank, score)
     return best
 
 
 def answer(
     question: str,
-    index: Index,
+    store: Store,
     embedder: Embedder | None,
     top_k: int = 5,
     doc_ids: list[str] | None = None,
@@ -151,27 +154,26 @@ def answer(
     t0 = time.perf_counter()
     qvec = embedder.embed_one(ctx.query) if embedder is not None else None
     timings["embed"] = (time.perf_counter() - t0) * 1000
-    hits = retrieve(ctx.query, index, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings)
+    hits = retrieve(ctx.query, store, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings)
     t1 = time.perf_counter()
     # The answer comes from a returned passage, so its citation always resolves in the response.
     shown = hits[: min(top_k, cfg.depth)]
-    picked = pick_sentence(index, shown, qvec, ctx.focus or ctx.query, cfg) if qvec is not None else None
+    picked = pick_sentence(store, shown, qvec, ctx.focus or ctx.query, cfg) if qvec is not None else None
     confidence = picked[2] if picked else 0.0
     sentence = None
     if picked and confidence >= cfg.threshold:
-        srow, rank, score = picked
-        s = index.sentences[srow]
-        doc = index.documents[s.doc_id]
-        sentence = AnswerSentence(doc.text[s.start : s.end], s.doc_id, doc.title, s.start, s.end, round(score, 6), rank + 1)
+        s, rank, score = picked
+        title = next((h.chunk.title for h in shown if h.doc_id == s.doc_id and h.chunk is not None), "")
+        sentence = AnswerSentence(s.text, s.doc_id, title, s.start, s.end, round(score, 6), rank + 1)
     passages = []
     for rank, h in enumerate(hits[:top_k], start=1):
-        doc = index.documents[h.doc_id]
+        c = h.chunk
+        assert c is not None
         hl = None
         if sentence and sentence.doc_id == h.doc_id and h.start <= sentence.start and sentence.end <= h.end:
             hl = (sentence.start, sentence.end)
         passages.append(
-            Passage(rank, doc.text[h.start : h.end], h.score, h.doc_id, doc.title, h.start, h.end, dict(h.scores),
-                    doc.metadata.get("date"), hl)
+            Passage(rank, c.text, h.score, h.doc_id, c.title, h.start, h.end, dict(h.scores), c.metadata.get("date"), hl)
         )
     timings["answer"] = (time.perf_counter() - t1) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.build import build, chunking_manifest
+from index.build import chunking_manifest, prepare
 from index.chunk import ChunkParams
 from index.documents import Document
 from index.embed import Embedder
 from index.errors import CiteqaError
-from index.model import Index
+from index.store import Store
 from qa.metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
 from qa.retrieve import RetrievalConfig, retrieve
 
@@ -111,25 +111,36 @@ def cached_index(
     embedder: Embedder,
     cache: str | Path | None = None,
     progress: Callable[[int, int], Any] | None = None,
-) -> tuple[Index, bool]:
-    """(index, built now). Loads `cache/<key>/` when present, else builds and saves it there."""
-    from index.storage import exists, load, save, write_lock
+) -> tuple[Store, bool]:
+    """(store, built now). Opens `cache/<key>/` when complete, else builds it there (batches of 256 documents)."""
+    from index.local_store import LocalStore
 
     params = ChunkParams()
     root = Path(cache or DEFAULT_CACHE) / f"{ds.folder.name}-{cache_key(ds, embedder, params)}"
-    with write_lock(root):
-        if exists(root):
-            return load(root, embedder.identity(), chunking_manifest(params)), False
-        index, _ = build(ds.documents, embedder, params, None, progress)
-        save(index, root)
-    return index, True
+    done_flag = root / "COMPLETE"
+    if done_flag.is_file():
+        return LocalStore.open(root, embedder.identity(), chunking_manifest(params)), False
+    store = LocalStore.open(root, embedder.identity(), chunking_manifest(params), create=True)
+    with store.writing():
+        have = set(store.inventory())
+        todo = [d for d in ds.documents if d.doc_id not in have]
+        total, done = len(todo), 0
+        for i in range(0, len(todo), 256):
+            batch = todo[i : i + 256]
+            store.put(prepare(batch, embedder, params, "corpus"))
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        store.merge()
+    done_flag.write_text("ok\n")
+    return store, True
 
 
-def rank_documents(index: Index, rows: list[int], depth: int) -> list[str]:
-    """Chunk rows (best first) -> the best `depth` document ids, each ranked at its best chunk."""
+def rank_documents(doc_ids: list[str], depth: int) -> list[str]:
+    """Document ids of the chunks, best first -> the best `depth` distinct documents, each at its best chunk."""
     out: dict[str, None] = {}
-    for row in rows:
-        out.setdefault(index.chunks[row].doc_id, None)
+    for d in doc_ids:
+        out.setdefault(d, None)
         if len(out) >= depth:
             break
     return list(out)
@@ -152,7 +163,7 @@ def embed_queries(ds: Dataset, embedder: Embedder, query_ids: list[str]) -> tupl
 
 def run_queries(
     ds: Dataset,
-    index: Index,
+    store: Store,
     embedder: Embedder,
     config: RetrievalConfig,
     depth: int = 100,
@@ -166,12 +177,13 @@ def run_queries(
     if config.mode != "lexical":
         vecs, embed_ms = qvecs if qvecs is not None else embed_queries(ds, embedder, qids)
     # Chunks per document vary; asking for 3x the documents' depth in chunks leaves `depth` distinct documents.
-    chunk_depth = depth * max(1, round(3 * len(index.chunks) / max(1, len(index.documents))))
+    counts = store.counts()
+    chunk_depth = depth * max(1, round(3 * counts["chunks"] / max(1, counts["documents"])))
     run: dict[str, dict[str, float]] = {}
     t0 = time.perf_counter()
     for qid in qids:
-        hits = retrieve(ds.queries[qid], index, chunk_depth, qvec=vecs.get(qid), config=config)
-        docs = rank_documents(index, [h.row for h in hits], depth)
+        hits = retrieve(ds.queries[qid], store, chunk_depth, qvec=vecs.get(qid), config=config)
+        docs = rank_documents([h.doc_id for h in hits], depth)
         run[qid] = {d: float(depth - i) for i, d in enumerate(docs)}
     elapsed = time.perf_counter() - t0
     return RunResult(run, embed_ms + 1000 * elapsed / max(1, len(qids)))

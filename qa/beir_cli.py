@@ -42,7 +42,8 @@ def run_beir_command(args: argparse.Namespace) -> int:
             bar = tqdm(total=total, unit="text", desc="embedding corpus", disable=None, file=sys.stderr)
         bar.update(done - bar.n)
 
-    index, built = cached_index(ds, embedder, args.cache, progress)
+    store, built = cached_index(ds, embedder, args.cache, progress)
+    counts = store.counts()
     if bar is not None:
         bar.close()
     index_s = time.perf_counter() - t0
@@ -50,7 +51,7 @@ def run_beir_command(args: argparse.Namespace) -> int:
     if args.mode:
         config = dataclasses.replace(config, mode=args.mode)
     qids = list(ds.queries)[: args.limit] if args.limit else list(ds.queries)
-    result = run_queries(ds, index, embedder, config, query_ids=qids)
+    result = run_queries(ds, store, embedder, config, query_ids=qids)
     metrics = evaluate(result.run, ds.qrels)
     out = {
         **{k: round(v, 4) for k, v in metrics.items()},
@@ -58,8 +59,8 @@ def run_beir_command(args: argparse.Namespace) -> int:
         "ms_per_query": round(result.ms_per_query, 2),
         "mode": config.mode,
         "dataset": ds.folder.resolve().name,
-        "documents": len(index.documents),
-        "passages": len(index.chunks),
+        "documents": counts["documents"],
+        "passages": counts["chunks"],
         "corpus_sha256": ds.corpus_sha256,
         "index_built": built,
         "index_seconds": round(index_s, 1),
@@ -79,7 +80,7 @@ def run_beir_command(args: argparse.Namespace) -> int:
         print()
     state = "built now" if built else "from the cache"
     print(f"{out['dataset']}: {len(qids)} queries, mode {config.mode}, index {state} "
-          f"({len(index.documents)} documents, {len(index.chunks)} passages)")
+          f"({counts['documents']} documents, {counts['chunks']} passages)")
     print(f"nDCG@10     {metrics['ndcg_at_10']:.4f}")
     print(f"Recall@100  {metrics['recall_at_100']:.4f}")
     print(f"MRR@10      {metrics['mrr_at_10']:.4f}")

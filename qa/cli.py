@@ -28,7 +28,7 @@ class _ProgressBar:
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=total, unit=self.unit, desc="embedding", disable=self.quiet or None, file=sys.stderr)
+            self.bar = tqdm(total=total, unit=self.unit, desc="indexing", disable=self.quiet or None, file=sys.stderr)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -62,13 +62,14 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     from qa.engine import sync
 
-    bar = _ProgressBar("text", args.quiet)
-    index, embedded, warnings = sync(settings, embedder, bar, force=args.force)
+    bar = _ProgressBar("doc", args.quiet)
+    report = sync(settings, embedder, bar, force=args.force)
     bar.close()
-    _warn(warnings)
+    _warn(report.warnings)
+    removed = f", {len(report.removed)} removed" if report.removed else ""
     print(
-        f"indexed {len(index.documents)} documents, {len(index.chunks)} passages, {len(index.sentences)} sentences "
-        f"({len(embedded)} documents embedded, {len(index.documents) - len(embedded)} unchanged) "
+        f"indexed {report.documents} documents, {report.chunks} passages "
+        f"({len(report.embedded)} documents embedded, {report.unchanged} unchanged{removed}) "
         f"into {settings.index} in {time.perf_counter() - t0:.1f}s"
     )
     return 0
@@ -105,16 +106,26 @@ def cmd_ask(args: argparse.Namespace) -> int:
     question = " ".join(args.question)
     validate(question, args.top_k)  # fail fast, before loading the model
     settings = _settings(args)
-    from index.storage import exists
+    from index.rows import exists
 
     if settings.store == "faiss" and not exists(settings.index):
         from index.errors import IndexMissing
 
-        raise IndexMissing(f"no index at {settings.index}: run `qa index` first")
+        where = f"the index at {settings.index} is in an older format" if (settings.index / "CURRENT").is_file() \
+            else f"no index at {settings.index}"
+        raise IndexMissing(f"{where}: run `qa index` first")
     engine = open_engine(settings)
     if args.doc:
-        known = {d["doc_id"] for d in engine.list_documents()}
-        unknown = [d for d in args.doc if d not in known]
+        from index.errors import DocumentNotFound
+
+        def known(doc_id: str) -> bool:
+            try:
+                engine.document(doc_id)
+                return True
+            except DocumentNotFound:
+                return False
+
+        unknown = [d for d in args.doc if not known(d)]
         if unknown:
             raise BadQuestion(f"unknown document id(s): {', '.join(unknown)} (see `qa ask --list`)")
     result = engine.ask(question, top_k=args.top_k, doc_ids=args.doc or None, history=args.history or None).to_dict()

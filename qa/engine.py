@@ -1,30 +1,41 @@
-"""The long-lived state a service or a CLI command works on: one Index in memory, one embedder, the corpus
-folder, and the write path (add or delete a document, then save atomically).
+"""The long-lived state a service or a CLI command works on: one Store, one embedder, and the write path.
 
-Reads take `engine.index` once and work on that object; a write builds a new Index and swaps the reference,
-so a query that started before the write finishes on the old, consistent state. Writes are serialised by a
-lock (threads) and by the index folder's file lock (processes).
+Reads go through the Store (`engine.store`); before a question the engine looks (at most every
+POLL_SECONDS) whether another process committed, and serves that state without a restart. A write prepares
+the document (extract, chunk, embed) before taking the store's write lock, then commits once.
+
+Uploads live in `<index>/uploads/` (citeqa owns that folder): the file is written durably first, then the
+document is committed; an upload file with no committed document (a crash in between) is removed at the next
+open. Deleting commits first, then removes the owned file; a document from the user's corpus folder is only
+excluded (recorded in the store, so `qa index` leaves it out), never deleted from their folder.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import threading
-from collections.abc import Callable
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.build import build, chunking_manifest
+from index import faults
+from index.build import chunking_manifest, prepare, split_document
 from index.chunk import ChunkParams
-from index.documents import Document, doc_id_for, make_document, read_corpus, read_metadata
+from index.documents import Document, doc_id_for, make_document, read_metadata
 from index.embed import Embedder, load_embedder
-from index.errors import CorpusNotFound, DocumentNotFound, DuplicateDocument, IndexMismatch, UnsupportedType
+from index.errors import CorpusNotFound, DocumentNotFound, DocumentTooLarge, DuplicateDocument, IndexMismatch, UnsupportedType
 from index.extract import SUFFIXES
-from index.model import Index
-from index.storage import exists, load, read_manifest, save, write_lock
+from index.rows import fsync_dir, storage_error
+from index.store import Store
 from qa.answer import Answer, AnswerConfig, answer
 from qa.retrieve import RetrievalConfig
+
+POLL_SECONDS = 1.0
+UPLOADS = "uploads"
+DEFAULT_MAX_SENTENCES = 20_000  # an upload's cost cap (CITEQA_MAX_UPLOAD_SENTENCES): about 2 minutes of embedding
 
 
 @dataclass(frozen=True)
@@ -45,125 +56,186 @@ class Settings:
         )
 
 
-def sync(
-    settings: Settings, embedder: Embedder, progress: Callable[[int, int], Any] | None = None, force: bool = False
-) -> tuple[Index, list[str], list[str]]:
-    """Rebuild the index from the corpus folder, embedding only changed documents.
-    -> (index, ids embedded, warnings about unreadable files)."""
-    docs, warnings = read_corpus(settings.corpus)
-    with write_lock(settings.index):
-        previous = None
-        if exists(settings.index) and not force:
-            try:
-                previous = load(settings.index)
-            except Exception as exc:  # a damaged or older index is rebuilt from scratch
-                warnings.append(f"previous index not reused: {exc}")
-        index, embedded = build(docs, embedder, ChunkParams(), previous, progress)
-        if previous is None or embedded or set(previous.documents) != set(index.documents):
-            save(index, settings.index)
-        else:
-            index = previous
-    return index, embedded, warnings
+def max_upload_sentences() -> int:
+    try:
+        return int(os.environ.get("CITEQA_MAX_UPLOAD_SENTENCES") or DEFAULT_MAX_SENTENCES)
+    except ValueError:
+        return DEFAULT_MAX_SENTENCES
+
+
+def open_local_store(settings: Settings, embedder: Embedder, create: bool = False) -> Store:
+    from index.local_store import LocalStore
+
+    return LocalStore.open(settings.index, embedder.identity(), chunking_manifest(ChunkParams()), create=create)
+
+
+def sync(settings: Settings, embedder: Embedder, progress: Any = None, force: bool = False, store: Store | None = None) -> Any:
+    """`qa index`: bring the store up to date with the corpus folder (qa/sync.py). -> SyncReport."""
+    from qa.sync import sync_folder
+
+    return sync_folder(settings, embedder, progress=progress, force=force, store=store)
 
 
 @dataclass
 class Engine:
     settings: Settings
     embedder: Embedder
-    index: Index
+    store: Store
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     answering: AnswerConfig = field(default_factory=AnswerConfig)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _looked: float = 0.0
 
     @classmethod
-    def open(cls, settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None) -> Engine:
+    def open(cls, settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None,
+             store: Store | None = None) -> Engine:
         embedder = embedder or load_embedder(settings.embedder)
-        if build_if_missing and not exists(settings.index):
-            if not settings.corpus.is_dir():
-                raise CorpusNotFound(f"corpus folder not found: {settings.corpus} (set --corpus or CITEQA_CORPUS)")
-            index, _, _ = sync(settings, embedder)
-        else:
-            index = load(settings.index, embedder.identity(), chunking_manifest(ChunkParams()))
-        return cls(settings, embedder, index)
+        if store is None:
+            from index.rows import exists
+
+            if build_if_missing and not exists(settings.index):
+                if not settings.corpus.is_dir():
+                    raise CorpusNotFound(f"corpus folder not found: {settings.corpus} (set --corpus or CITEQA_CORPUS)")
+                store = sync(settings, embedder).store
+            else:
+                store = open_local_store(settings, embedder)
+        engine = cls(settings, embedder, store)
+        engine.remove_unacknowledged_uploads()
+        return engine
+
+    # -- reads ----------------------------------------------------------------------------------------------
+    def fresh(self) -> None:
+        """Serve what other processes committed (a cheap generation check, at most every POLL_SECONDS)."""
+        now = time.monotonic()
+        if now - self._looked >= POLL_SECONDS:
+            self._looked = now
+            self.store.refresh()
 
     def ask(self, question: str, top_k: int = 5, doc_ids: list[str] | None = None,
             history: list[str] | None = None) -> Answer:
-        return answer(question, self.index, self.embedder, top_k, doc_ids, history, self.retrieval, self.answering)
+        self.fresh()
+        return answer(question, self.store, self.embedder, top_k, doc_ids, history, self.retrieval, self.answering)
+
+    def page(self, offset: int = 0, limit: int = 100) -> tuple[int, list[dict[str, Any]]]:
+        """(total, one summary per document of the page, by doc_id): id, title, metadata, sizes, type, origin."""
+        self.fresh()
+        total, docs = self.store.documents(offset, limit)
+        return total, [{"doc_id": d.doc_id, "title": d.title, "source": d.source, "metadata": dict(d.metadata),
+                        "characters": d.characters, "chunks": d.chunks, **dict(d.extra)} for d in docs]
 
     def list_documents(self) -> list[dict[str, Any]]:
-        """One summary per document: id, title, metadata, character and chunk counts (no text)."""
-        index = self.index
-        return [
-            {"doc_id": d.doc_id, "title": d.title, "source": d.source, "metadata": dict(d.metadata),
-             "characters": len(d.text), "chunks": index.spans[d.doc_id].c1 - index.spans[d.doc_id].c0}
-            for d in index.documents.values()
-        ]
+        out: list[dict[str, Any]] = []
+        while True:
+            total, page = self.page(len(out), 1000)
+            out += page
+            if not page or len(out) >= total:
+                return out
 
     def document(self, doc_id: str) -> Document:
-        doc = self.index.documents.get(doc_id)
-        if doc is None:
-            raise DocumentNotFound(f"no document {doc_id!r}")
-        return doc
+        self.fresh()
+        return self.store.document(doc_id)
+
+    def health(self) -> dict[str, Any]:
+        self.fresh()
+        m = self.store.manifest()
+        return {"status": "ok", **self.store.counts(), "model": m.get("embedder", {}).get("model"),
+                "embedder": m.get("embedder", {}), "store": self.store.describe(), "built_at": m.get("built_at")}
+
+    # -- writes ---------------------------------------------------------------------------------------------
+    @property
+    def uploads(self) -> Path:
+        return self.settings.index / UPLOADS
 
     def add(self, data: bytes, filename: str, title: str | None = None) -> tuple[Document, bool]:
-        """Add one file to the corpus and the index. -> (document, True). Text already indexed raises
+        """Store one uploaded file and index it. -> (document, True). Text already indexed raises
         DuplicateDocument naming the existing doc_id (the API answers 409)."""
         suffix = Path(filename).suffix.lower()
         if suffix not in SUFFIXES:
             raise UnsupportedType(f"unsupported file type {suffix or '(none)'!r}: citeqa reads {', '.join(SUFFIXES)}")
-        with self._lock, write_lock(self.settings.index):
-            current = self.index
-            base = doc_id_for(filename)
+        base = doc_id_for(filename)
+        doc = make_document(data, f"{base}{suffix}", {"title": title} if title else None, doc_id=base)
+        self._refuse_duplicate(doc)
+        params = ChunkParams()
+        sp = split_document(doc, params)
+        cap = max_upload_sentences()
+        if len(sp.sentences) > cap:
+            raise DocumentTooLarge(f"the document has {len(sp.sentences)} sentences; uploads are capped at {cap} "
+                                   "(CITEQA_MAX_UPLOAD_SENTENCES): add it to the corpus folder and run `qa index` instead")
+        prepared = prepare([doc], self.embedder, params, "upload", splits=[sp])[0]  # the long part, before the lock
+        with self._lock, self.store.writing():
+            self._refuse_duplicate(doc)
             doc_id, n = base, 1
-            while doc_id in current.documents or (self.settings.corpus / f"{doc_id}{suffix}").exists():
+            while self._taken(doc_id, suffix):
                 n += 1
                 doc_id = f"{base}-{n}"
-            doc = make_document(data, f"{doc_id}{suffix}", {"title": title} if title else None, doc_id=doc_id)
-            for other in current.documents.values():
-                if other.content_hash == doc.content_hash:
-                    raise DuplicateDocument(f"the same text is already indexed as {other.doc_id!r}", other.doc_id)
-            new, _ = build([*current.documents.values(), doc], self.embedder, ChunkParams(), current)
-            self.settings.corpus.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.settings.corpus / doc.source, data)
-            if title:
-                _set_metadata(self.settings.corpus, doc.source, {"title": title})
+            doc = dataclasses.replace(doc, doc_id=doc_id, source=f"{doc_id}{suffix}")
+            path = self.uploads / doc.source
+            _durable_write(path, data, self.settings.index)
+            faults.point("upload:file-written")
             try:
-                save(new, self.settings.index)
-            except Exception:
-                (self.settings.corpus / doc.source).unlink(missing_ok=True)
+                self.store.put([dataclasses.replace(prepared, document=doc)])
+            except BaseException:
+                path.unlink(missing_ok=True)
                 raise
-            self.index = new
             return doc, True
 
+    def _refuse_duplicate(self, doc: Document) -> None:
+        other = self.store.find_hash(doc.content_hash)
+        if other is not None:
+            raise DuplicateDocument(f"the same text is already indexed as {other!r}", other)
+
+    def _taken(self, doc_id: str, suffix: str) -> bool:
+        if (self.uploads / f"{doc_id}{suffix}").exists():
+            return True
+        try:
+            self.store.document(doc_id)
+            return True
+        except DocumentNotFound:
+            return False
+
     def delete(self, doc_id: str) -> Document:
-        with self._lock, write_lock(self.settings.index):
-            current = self.index
-            doc = current.documents.get(doc_id)
-            if doc is None:
-                raise DocumentNotFound(f"no document {doc_id!r}")
-            new, _ = build([d for d in current.documents.values() if d.doc_id != doc_id], self.embedder,
-                           ChunkParams(), current)
-            save(new, self.settings.index)
-            self.index = new
-            (self.settings.corpus / doc.source).unlink(missing_ok=True)
-            _set_metadata(self.settings.corpus, doc.source, None)
+        """Commit the removal, then remove the file if citeqa owns it; a corpus-folder file stays (excluded)."""
+        with self._lock, self.store.writing():
+            doc = self.store.document(doc_id)
+            state = self.store.state(doc_id)
+            origin = state.origin if state else None
+            self.store.remove([doc_id], exclude=True)
+            faults.point("delete:committed")
+            if origin == "upload":
+                (self.uploads / doc.source).unlink(missing_ok=True)
             return doc
 
-    def health(self) -> dict[str, Any]:
-        m = self.index.manifest
-        return {
-            "status": "ok",
-            "documents": len(self.index.documents),
-            "chunks": len(self.index.chunks),
-            "model": m.get("embedder", {}).get("model"),
-            "embedder": m.get("embedder", {}),
-            "store": self.index.store.describe(),
-            "built_at": m.get("built_at"),
-        }
+    def remove_unacknowledged_uploads(self) -> None:
+        """Upload files that no committed document names (a crash between the file and the commit)."""
+        if not self.uploads.is_dir():
+            return
+        with contextlib.suppress(OSError), self.store.writing_if_free() as held:
+            if not held:
+                return
+            owned = self.store.sources("upload")
+            for p in self.uploads.iterdir():
+                if p.is_file() and p.name not in owned:
+                    p.unlink(missing_ok=True)
+
+
+def _durable_write(path: Path, data: bytes, root: Path) -> None:
+    """tmp + fsync + rename + fsync of the folder; on failure nothing is left behind."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise storage_error(exc, root) from exc
 
 
 def open_engine(settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None) -> Any:
-    """Engine for the FAISS default, MilvusEngine (qa/milvus_engine.py) when settings.store names Milvus."""
+    """Engine over the local store (the default), MilvusEngine (qa/milvus_engine.py) when settings.store names Milvus."""
     if (settings.store or "faiss") == "faiss":
         return Engine.open(settings, build_if_missing=build_if_missing, embedder=embedder)
     from qa.milvus_engine import MilvusEngine
@@ -171,29 +243,4 @@ def open_engine(settings: Settings, build_if_missing: bool = False, embedder: Em
     return MilvusEngine.open(settings, build_if_missing=build_if_missing, embedder=embedder)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _set_metadata(corpus: Path, source: str, meta: dict[str, str] | None) -> None:
-    import json
-
-    path = corpus / "metadata.json"
-    if meta is None and not path.exists():
-        return
-    raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    if meta is None:
-        if source not in raw:
-            return
-        raw.pop(source)
-    else:
-        raw[source] = {**raw.get(source, {}), **meta}
-    _atomic_write(path, (json.dumps(raw, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-
-
-__all__ = ["Engine", "Settings", "open_engine", "sync", "IndexMismatch", "read_manifest", "read_metadata"]
+__all__ = ["Engine", "Settings", "open_engine", "sync", "IndexMismatch", "read_metadata"]

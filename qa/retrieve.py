@@ -1,6 +1,7 @@
 """Question -> ranked passages: dense and lexical candidates, fused, optionally reranked.
 
-`retrieve(question, index, k, ...)` -> [Hit]. Modes (for ablations, `qa eval --mode`):
+`retrieve(question, store, k, ...)` -> [Hit], reading only through the Store (index/store.py): one
+`store.candidates` call (both sides scored), then `store.sentences` of the rerank head. Modes (for ablations, `qa eval --mode`):
     dense    FAISS inner product on the question vector
     lexical  BM25 over the same chunks (title + passage)
     hybrid   the union of both candidate lists, each candidate scored on both sides, fused
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.model import Index
+from index.lexical import terms
+from index.store import Candidate, ChunkRecord, SentenceRecord, Store
 
 MODES = ("dense", "lexical", "hybrid", "full")
 FUSIONS = ("rrf", "blend")
@@ -42,23 +44,14 @@ class RetrievalConfig:
 
 @dataclass(frozen=True)
 class Hit:
-    row: int  # chunk row in the index
+    row: int  # the chunk id in the store
     doc_id: str
     start: int
     end: int
     score: float  # the score of the last stage that ranked it
     scores: dict[str, float] = field(default_factory=dict)  # dense, lexical, fused, sentence, rerank
-
-
-def _top(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, scores) of the k best `rows` by `scores[row]`, best first."""
-    if not len(rows) or k <= 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    sub = scores[rows]
-    k = min(k, len(rows))
-    part = np.argpartition(-sub, k - 1)[:k]
-    part = part[np.argsort(-sub[part], kind="stable")]
-    return rows[part], sub[part]
+    chunk: ChunkRecord | None = None  # text, title, metadata, vector
+    sentences: tuple[SentenceRecord, ...] | None = None  # in document order; set on the rerank head
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -74,19 +67,19 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     return (values - lo) / (hi - lo) if hi > lo else np.ones_like(values)
 
 
-def sentence_maxsim(index: Index, rows: np.ndarray, qvec: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """Best sentence similarity of each chunk row; `fallback` (its passage score) where it has no sentences."""
-    out = fallback.astype(np.float32).copy()
-    for i, r in enumerate(rows):
-        c = index.chunks[int(r)]
-        if c.s1 > c.s0:
-            out[i] = float(np.max(index.sentence_vectors[c.s0 : c.s1] @ qvec))
-    return out
+def sentence_maxsim(sentences: list[SentenceRecord], qvec: np.ndarray, fallback: float) -> float:
+    """Best sentence similarity of a chunk; `fallback` (its passage score) when it has no sentences."""
+    vecs = [s.vector for s in sentences if s.vector is not None]
+    return float(np.max(np.vstack(vecs) @ qvec)) if vecs else float(fallback)
+
+
+# (candidate, score, per-stage scores, sentences or None)
+Ranked = list[tuple[Candidate, float, dict[str, float], tuple[SentenceRecord, ...] | None]]
 
 
 def retrieve(
     question: str,
-    index: Index,
+    store: Store,
     k: int,
     qvec: np.ndarray | None = None,
     doc_ids: list[str] | None = None,
@@ -99,53 +92,46 @@ def retrieve(
         raise ValueError(f"unknown mode {cfg.mode!r}: one of {', '.join(MODES)}")
     if cfg.fusion not in FUSIONS:
         raise ValueError(f"unknown fusion {cfg.fusion!r}: one of {', '.join(FUSIONS)}")
-    n = len(index.chunks)
-    rows = index.rows_of(doc_ids) if doc_ids is not None else None
-    if n == 0 or (rows is not None and not len(rows)):
+    if doc_ids is not None and not doc_ids:
         return []
     t0 = time.perf_counter()
+    q_terms = terms(question)
     if cfg.mode == "dense":
         assert qvec is not None, "dense retrieval needs the question vector"
-        sc, ids = index.store.search(qvec, k, rows)
-        out = [(int(r), float(s), {"dense": float(s)}) for s, r in zip(sc, ids)]
+        cands = sorted(store.candidates(qvec, [], k, doc_ids), key=lambda c: -c.dense)
         _timed(timings, t0, t0, t0)
-        return _hits(index, out, k)
-    all_rows = rows if rows is not None else np.arange(n, dtype=np.int64)
-    bm = index.lexical.scores(question)
+        return _hits([(c, c.dense, {"dense": c.dense}, None) for c in cands], k)
     if cfg.mode == "lexical":
-        top_rows, top_sc = _top(bm, all_rows, k)
-        out = [(int(r), float(s), {"lexical": float(s)}) for r, s in zip(top_rows, top_sc) if s > 0]
-        _timed(timings, t0, time.perf_counter(), time.perf_counter())
-        return _hits(index, out, k)
+        cands = sorted((c for c in store.candidates(None, q_terms, k, doc_ids) if c.lexical > 0), key=lambda c: -c.lexical)
+        now = time.perf_counter()
+        _timed(timings, t0, now, now)
+        return _hits([(c, c.lexical, {"lexical": c.lexical}, None) for c in cands], k)
 
     assert qvec is not None, "hybrid retrieval needs the question vector"
-    lex_rows, lex_sc = _top(bm, all_rows, cfg.candidates)
-    lex_rows = lex_rows[lex_sc > 0]
-    _, dense_ids = index.store.search(qvec, cfg.candidates, rows)
-    cand = np.unique(np.concatenate([lex_rows, np.asarray(dense_ids, dtype=np.int64)]))
-    dense = index.chunk_vectors[cand] @ qvec  # every candidate scored on both sides
-    lexical = bm[cand]
+    cands = store.candidates(qvec, q_terms, cfg.candidates, doc_ids)  # every candidate scored on both sides
+    if not cands:
+        return []
     t1 = time.perf_counter()
+    dense = np.array([c.dense for c in cands], dtype=np.float32)
+    lexical = np.array([c.lexical for c in cands], dtype=np.float32)
     fused = _fuse(dense, lexical, cfg)
     if cfg.prf_depth > 0:  # Rocchio: move the question vector towards the top fused passages, rescore dense
-        top = cand[np.argsort(-fused, kind="stable")[: cfg.prf_depth]]
-        q2 = qvec + cfg.prf_weight * index.chunk_vectors[top].mean(axis=0)
+        top = [cands[i] for i in np.argsort(-fused, kind="stable")[: cfg.prf_depth]]
+        q2 = qvec + cfg.prf_weight * np.mean([c.chunk.vector for c in top], axis=0)
         q2 = q2 / (np.linalg.norm(q2) or 1.0)
-        _, more = index.store.search(q2, cfg.candidates, rows)
-        cand = np.unique(np.concatenate([cand, np.asarray(more, dtype=np.int64)]))
-        dense, lexical = index.chunk_vectors[cand] @ q2, bm[cand]
+        seen = {c.chunk.chunk_id for c in cands}
+        cands = cands + [c for c in store.candidates(q2, q_terms, cfg.candidates, doc_ids) if c.chunk.chunk_id not in seen]
+        dense = np.array([float(c.chunk.vector @ q2) for c in cands], dtype=np.float32)
+        lexical = np.array([c.lexical for c in cands], dtype=np.float32)
         fused = _fuse(dense, lexical, cfg)
     order = np.argsort(-fused, kind="stable")
-    cand, dense, lexical, fused = cand[order], dense[order], lexical[order], fused[order]
     t2 = time.perf_counter()
-    out = [
-        (int(r), float(f), {"dense": float(d), "lexical": float(lx), "fused": float(f)})
-        for r, d, lx, f in zip(cand, dense, lexical, fused)
-    ]
+    out: Ranked = [(cands[i], float(fused[i]), {"dense": float(dense[i]), "lexical": float(lexical[i]),
+                                                 "fused": float(fused[i])}, None) for i in order]
     if cfg.mode == "full" and cfg.rerank_depth > 0:
-        out = _rerank(out, index, qvec, cfg)
+        out = _rerank(out, store, qvec, cfg)
     _timed(timings, t0, t1, t2)
-    return _hits(index, out, k)
+    return _hits(out, k)
 
 
 def _fuse(dense: np.ndarray, lexical: np.ndarray, cfg: RetrievalConfig) -> np.ndarray:
@@ -155,25 +141,22 @@ def _fuse(dense: np.ndarray, lexical: np.ndarray, cfg: RetrievalConfig) -> np.nd
     return 1.0 / (cfg.rrf_k + 1 + _ranks(dense)) + lex
 
 
-Ranked = list[tuple[int, float, dict[str, float]]]
-
-
-def _rerank(ranked: Ranked, index: Index, qvec: np.ndarray, cfg: RetrievalConfig) -> Ranked:
+def _rerank(ranked: Ranked, store: Store, qvec: np.ndarray, cfg: RetrievalConfig) -> Ranked:
     """The head gains a third ranking, by best sentence; below the head, fused order is kept under it."""
     head, tail = ranked[: cfg.rerank_depth], ranked[cfg.rerank_depth :]
-    rows = np.array([r for r, _, _ in head], dtype=np.int64)
-    passage = np.array([br["dense"] for _, _, br in head], dtype=np.float32)
-    sent = sentence_maxsim(index, rows, qvec, passage)
-    fused = np.array([f for _, f, _ in head], dtype=np.float32)
+    sents = store.sentences([c.chunk.chunk_id for c, _, _, _ in head])
+    sent = np.array([sentence_maxsim(sents.get(c.chunk.chunk_id, []), qvec, br["dense"]) for c, _, br, _ in head],
+                    dtype=np.float32)
+    fused = np.array([f for _, f, _, _ in head], dtype=np.float32)
     if cfg.fusion == "blend":
         score = fused + cfg.w_sentence * _minmax(sent)
     else:
         score = fused + cfg.w_sentence / (cfg.rrf_k + 1 + _ranks(sent))
-    out = [(r, float(s), {**br, "sentence": float(se), "rerank": float(s)})
-           for (r, _, br), s, se in zip(head, score, sent)]
+    out: Ranked = [(c, float(s), {**br, "sentence": float(se), "rerank": float(s)}, tuple(sents.get(c.chunk.chunk_id, [])))
+                   for (c, _, br, _), s, se in zip(head, score, sent)]
     out.sort(key=lambda x: -x[1])
-    floor = min((s for _, s, _ in out), default=0.0)
-    return out + [(r, floor - 1e-6 * (i + 1), br) for i, (r, _, br) in enumerate(tail)]
+    floor = min((s for _, s, _, _ in out), default=0.0)
+    return out + [(c, floor - 1e-6 * (i + 1), br, None) for i, (c, _, br, _) in enumerate(tail)]
 
 
 def _timed(timings: dict[str, float] | None, t0: float, t1: float, t2: float) -> None:
@@ -184,9 +167,10 @@ def _timed(timings: dict[str, float] | None, t0: float, t1: float, t2: float) ->
         timings["rerank"] = (t3 - t2) * 1000
 
 
-def _hits(index: Index, ranked: Ranked, k: int) -> list[Hit]:
+def _hits(ranked: Ranked, k: int) -> list[Hit]:
     out = []
-    for r, s, br in ranked[:k]:
-        c = index.chunks[r]
-        out.append(Hit(r, c.doc_id, c.start, c.end, round(float(s), 6), {a: round(float(b), 6) for a, b in br.items()}))
+    for c, s, br, sents in ranked[:k]:
+        r = c.chunk
+        out.append(Hit(r.chunk_id, r.doc_id, r.start, r.end, round(float(s), 6), {a: round(float(b), 6) for a, b in br.items()},
+                       r, sents))
     return out

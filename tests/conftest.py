@@ -86,3 +86,12 @@ def private_engine(default_engine, root: Path):  # -> Engine
     shutil.copytree(default_engine.settings.corpus, root / "corpus")
     shutil.copytree(default_engine.settings.index, root / ".citeqa")
     return Engine.open(Settings(corpus=root / "corpus", index=root / ".citeqa"), embedder=default_engine.embedder)
+
+
+@pytest.fixture
+def default_engine_fake(default_corpus: Path, tmp_path: Path):  # -> Engine
+    """An Engine over a private copy of the default corpus, built with the FakeEmbedder (fast, writable)."""
+    from qa.engine import Engine, Settings
+
+    settings = Settings(corpus=default_corpus, index=tmp_path / ".citeqa")
+    return Engine.open(settings, build_if_missing=True, embedder=FakeEmbedder())

@@ -188,6 +188,7 @@ def test_get_document_gives_the_text_that_offsets_index(client: TestClient, engi
 
 def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestClient, engine: Engine) -> None:
     corpus = engine.settings.corpus
+    uploads = engine.settings.index / "uploads"  # uploads live in a folder citeqa owns, not the user's corpus
     question = {"question": "Who is the director of the Quetzal Observatory?"}
     before = client.post("/v1/ask", json=question).json()
     assert all(p["doc_id"] != "quetzal-observatory" for p in before["passages"])
@@ -199,10 +200,12 @@ def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestCl
     assert new == {"doc_id": "quetzal-observatory", "title": "Quetzal Observatory fact sheet",
                    "source": "quetzal-observatory.md", "characters": len(OBSERVATORY), "created": True}
     assert r.headers["location"] == "/v1/documents/quetzal-observatory"
-    assert (corpus / "quetzal-observatory.md").read_bytes() == OBSERVATORY.encode()
-    meta = json.loads((corpus / "metadata.json").read_text(encoding="utf-8"))
-    assert meta["quetzal-observatory.md"]["title"] == "Quetzal Observatory fact sheet"
-    assert client.get("/v1/documents").json()["count"] == 6
+    assert (uploads / "quetzal-observatory.md").read_bytes() == OBSERVATORY.encode()
+    assert not (corpus / "quetzal-observatory.md").exists()
+    listed = client.get("/v1/documents").json()
+    assert listed["count"] == listed["total"] == 6
+    mine = next(d for d in listed["documents"] if d["doc_id"] == "quetzal-observatory")
+    assert mine["title"] == "Quetzal Observatory fact sheet" and mine["origin"] == "upload" and mine["type"] == "md"
     assert client.get("/v1/documents/quetzal-observatory").json()["text"] == OBSERVATORY
 
     after = client.post("/v1/ask", json=question).json()
@@ -214,8 +217,7 @@ def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestCl
     r = client.delete("/v1/documents/quetzal-observatory", headers=AUTH)
     assert r.status_code == 200
     assert r.json() == {"doc_id": "quetzal-observatory", "title": "Quetzal Observatory fact sheet", "deleted": True}
-    assert not (corpus / "quetzal-observatory.md").exists()
-    assert "quetzal-observatory.md" not in json.loads((corpus / "metadata.json").read_text(encoding="utf-8"))
+    assert not (uploads / "quetzal-observatory.md").exists()
     assert client.get("/v1/documents/quetzal-observatory").status_code == 404
     assert client.get("/v1/documents").json()["count"] == 5
     gone = client.post("/v1/ask", json=question).json()
@@ -352,7 +354,7 @@ def test_an_unexpected_failure_is_a_json_500_with_the_request_id(engine: Engine,
         def __getattr__(self, name: str) -> Any:
             return getattr(engine, name)
 
-        def list_documents(self) -> list[dict[str, Any]]:
+        def page(self, offset: int = 0, limit: int = 100) -> tuple[int, list[dict[str, Any]]]:
             raise RuntimeError("disk on fire")
 
     with caplog.at_level(logging.ERROR, logger="citeqa.api"), TestClient(create_app(Broken(), ApiConfig())) as c:

@@ -46,12 +46,12 @@ def error(r: Any, status: int) -> str:
 
 
 def snapshot(engine: Engine) -> dict[str, Any]:
-    corpus = engine.settings.corpus
+    corpus, uploads = engine.settings.corpus, engine.settings.index / "uploads"
     return {
         "documents": engine.list_documents(),
         "files": sorted((p.name, p.read_bytes()) for p in corpus.iterdir()),
-        "generation": (engine.settings.index / "CURRENT").read_text(),
-        "index": id(engine.index),
+        "uploads": sorted((p.name, p.read_bytes()) for p in uploads.iterdir()) if uploads.is_dir() else [],
+        "generation": engine.store.generation(),
     }
 
 

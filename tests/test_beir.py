@@ -82,7 +82,7 @@ def test_cache_is_keyed_by_the_corpus_bytes(tmp_path: Path, fake_embedder) -> No
     changed = load_dataset(data)
     assert len(changed.documents) == len(ds.documents) - 1
     index, built = cached_index(changed, fake_embedder, tmp_path / "cache")
-    assert built and len(index.documents) == len(ds.documents) - 1
+    assert built and index.counts()["documents"] == len(ds.documents) - 1
 
 
 def test_queries_map_chunk_hits_to_documents_once(tmp_path: Path, fake_embedder) -> None:
@@ -92,7 +92,7 @@ def test_queries_map_chunk_hits_to_documents_once(tmp_path: Path, fake_embedder)
     assert list(run) == list(ds.queries)
     for docs in run.values():
         assert 0 < len(docs) <= 50
-        assert set(docs) <= set(index.documents)
+        assert set(docs) <= set(index.inventory())
         assert sorted(docs.values(), reverse=True) == list(docs.values())  # best first, no ties
 
 

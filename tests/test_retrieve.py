@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from index.build import build
+from index.build import chunking_manifest, prepare
+from index.chunk import ChunkParams
 from index.documents import Document
-from index.model import Index
+from index.local_store import LocalStore
 from qa.retrieve import MODES, RetrievalConfig, retrieve
+
+Index = LocalStore
 
 DOCS = [
     Document("coffee", "Coffee exports", "Guatemala exports coffee to the United States. Coffee farms cover the "
@@ -19,10 +22,16 @@ DOCS = [
 ]
 
 
+def make_store(root, embedder, docs) -> LocalStore:
+    store = LocalStore.open(root, embedder.identity(), chunking_manifest(ChunkParams()), create=True)
+    if docs:
+        store.put(prepare(docs, embedder))
+    return store
+
+
 @pytest.fixture
-def small(fake_embedder) -> Index:
-    index, _ = build(DOCS, fake_embedder)
-    return index
+def small(fake_embedder, tmp_path) -> Index:
+    return make_store(tmp_path / "index", fake_embedder, DOCS)
 
 
 def ask(index: Index, embedder, q: str, k: int = 5, **cfg) -> list:
@@ -44,19 +53,24 @@ def test_score_breakdown_names_the_stages_that_ran(small: Index, fake_embedder) 
     top = ask(small, fake_embedder, q, mode="full")[0]
     assert set(top.scores) == {"dense", "lexical", "fused", "sentence", "rerank"}
     assert top.score == top.scores["rerank"]
-    # the sentence score is the cosine of the passage's best-matching sentence
-    c = small.chunks[top.row]
-    best = max(float(small.sentence_vectors[s] @ fake_embedder.embed_one(q)) for s in range(c.s0, c.s1))
-    assert top.scores["sentence"] == pytest.approx(best, abs=1e-5)
+    # the sentence score is the cosine of the passage's best-matching sentence (vectors kept as float16)
+    sents = small.sentences([top.row])[top.row]
+    assert sents and [s.text for s in sents] == [s.text for s in top.sentences]
+    assert all(s.text in top.chunk.text for s in sents)
+    best = max(float(fake_embedder.embed_one(s.text) @ fake_embedder.embed_one(q)) for s in sents)
+    assert top.scores["sentence"] == pytest.approx(best, abs=2e-3)
 
 
 def test_hybrid_scores_every_candidate_on_both_sides(small: Index, fake_embedder) -> None:
     q = "Taipei recognition pressure"
     qv = fake_embedder.embed_one(q)
-    bm = small.lexical.scores(q)
-    for h in retrieve(q, small, 10, qvec=qv, config=RetrievalConfig(mode="hybrid")):
-        assert h.scores["dense"] == pytest.approx(float(small.chunk_vectors[h.row] @ qv), abs=1e-5)
-        assert h.scores["lexical"] == pytest.approx(float(bm[h.row]), abs=1e-4)
+    bm = {h.row: h.score for h in retrieve(q, small, 100, config=RetrievalConfig(mode="lexical"))}  # BM25 alone
+    hits = retrieve(q, small, 10, qvec=qv, config=RetrievalConfig(mode="hybrid"))
+    assert any(h.row not in bm for h in hits)  # dense-only candidates are among them, with lexical 0
+    for h in hits:
+        passage = fake_embedder.embed_one(f"{h.chunk.title}. {h.chunk.text}")
+        assert h.scores["dense"] == pytest.approx(float(passage @ qv), abs=1e-5)
+        assert h.scores["lexical"] == pytest.approx(bm.get(h.row, 0.0), abs=1e-4)
 
 
 def test_rrf_fused_score_is_the_sum_of_reciprocal_ranks(small: Index, fake_embedder) -> None:
@@ -100,6 +114,6 @@ def test_unknown_mode_or_fusion_is_refused(small: Index, fake_embedder) -> None:
         ask(small, fake_embedder, "coffee", fusion="max")
 
 
-def test_empty_index_returns_nothing(fake_embedder) -> None:
-    index, _ = build([], fake_embedder)
+def test_empty_index_returns_nothing(fake_embedder, tmp_path) -> None:
+    index = make_store(tmp_path / "empty", fake_embedder, [])
     assert retrieve("coffee", index, 5, qvec=fake_embedder.embed_one("coffee")) == []

@@ -110,7 +110,7 @@ def test_qa_serve_builds_answers_uploads_restarts_and_deletes(tmp_path: Path,
         first_answer_s = time.perf_counter() - t0
         assert first.status_code == 200
         assert first.json()["answer"]["doc_id"] == "us-guatemala-relations-state-dept"
-        assert health["documents"] == 5 and (tmp_path / ".citeqa" / "CURRENT").exists()
+        assert health["documents"] == 5 and (tmp_path / ".citeqa" / "citeqa.db").exists()
         ask_id = first.headers["x-request-id"]
 
         assert not cited(httpx.post(f"{base}/v1/ask", json=QUESTION, timeout=60).json(), "quetzal-observatory")
@@ -144,6 +144,7 @@ def test_qa_serve_builds_answers_uploads_restarts_and_deletes(tmp_path: Path,
         assert httpx.get(f"{base}/v1/documents", timeout=10).json()["count"] == 5
         stop(proc, log)
     assert not (tmp_path / "corpus" / "quetzal-observatory.txt").exists()
+    assert not (tmp_path / ".citeqa" / "uploads" / "quetzal-observatory.txt").exists()
 
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     access = [x for x in lines if x["logger"] == "citeqa.access"]

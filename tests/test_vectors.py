@@ -1,18 +1,18 @@
 """Size-aware vector stores: the type chosen from the corpus size, recall against exact search, and writes
-(add, delete) through the copy-on-write Index for every type."""
+(add, delete) through the local store's saved structure + delta + mask for every type."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from index import storage
-from index.build import build
+from index.build import chunking_manifest, prepare
+from index.chunk import ChunkParams
 from index.documents import make_document
 from index.errors import CiteqaError
+from index.local_store import LocalStore
 from index.vectors import FLAT_MAX, HNSW_MAX, AnnStore, FaissStore, choose_kind, make_store, spec_for
 from tests.conftest import FakeEmbedder
 
@@ -75,72 +75,52 @@ def _docs(n: int) -> list:
     return docs
 
 
+def _store(root: Path, emb: FakeEmbedder) -> LocalStore:
+    return LocalStore.open(root, emb.identity(), chunking_manifest(ChunkParams()), create=True)
+
+
+def _own_vectors(store: LocalStore) -> dict[int, tuple[str, np.ndarray]]:
+    rows = store.rows.con().execute("SELECT id, doc_id, vec FROM chunks").fetchall()
+    return {int(i): (d, np.frombuffer(v, np.float32)) for i, d, v in rows}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_add_and_delete_for_every_type(kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The saved structure is never rebuilt per write: a deletion is masked, an addition lives in the delta."""
     monkeypatch.setenv("CITEQA_VECTOR_INDEX", kind)
     emb = FakeEmbedder()
     docs = _docs(30)
-    first, _ = build(docs[:29], emb)
-    assert first.store.describe()["index"].startswith("flat" if kind == "flat" else kind)
-
+    store = _store(tmp_path / "idx", emb)
+    store.put(prepare(docs[:29], emb))
+    store.merge()
+    d = store.describe()
+    assert d["index"].startswith(kind) and d["delta"] == 0 and d["masked"] == 0
     gone = docs[3].doc_id
-    after_delete, _ = build([d for d in docs[:29] if d.doc_id != gone], emb, previous=first)
-    after_add, _ = build([d for d in docs if d.doc_id != gone], emb, previous=after_delete)
-    for index in (after_delete, after_add):
-        store = index.store
-        assert store.count() == len(index.chunks)
-        for row in range(0, len(index.chunks), 7):  # every chunk is found by its own vector, none of `gone`
-            _, rows = store.search(index.chunk_vectors[row], 10)
-            assert row in rows
-            assert all(index.chunks[r].doc_id != gone for r in rows)
-    new_rows = range(after_add.spans[docs[29].doc_id].c0, after_add.spans[docs[29].doc_id].c1)
-    assert all(r in after_add.store.search(after_add.chunk_vectors[r], 3)[1] for r in new_rows)
-    if kind != "flat":  # the structure was shared, not rebuilt: the deletion masked, the addition in the delta
-        d = after_add.store.describe()
-        assert d["masked"] == first.spans[gone].c1 - first.spans[gone].c0
-        assert d["delta"] == len(new_rows)
-
-    storage.save(after_add, tmp_path / "idx")
-    manifest = json.loads((storage.live_generation(tmp_path / "idx") / "manifest.json").read_text())
-    assert manifest["vector_index"]["type"] == kind
+    before = store.counts()["chunks"]
+    store.remove([gone])
+    gone_chunks = before - store.counts()["chunks"]
+    store.put(prepare([docs[29]], emb))
+    d = store.describe()
+    assert d["masked"] == gone_chunks > 0 and d["delta"] == store.counts()["chunks"] - (before - gone_chunks)
+    assert list((tmp_path / "idx" / "vectors").glob("*.faiss")) and d["watermark"] < store.generation()
+    for index in (store, _store(tmp_path / "idx", emb)):  # and after a reopen, from the saved structure + delta
+        own = _own_vectors(index)
+        for cid, (_doc, vec) in list(own.items())[::5] + [x for x in own.items() if x[1][0] == docs[29].doc_id]:
+            found = index.dense.search(vec, 10)
+            assert cid in found[:10] if kind == "flat" else cid in found
+            assert all(own[int(f)][0] != gone for f in found if int(f) in own)
+            assert all(int(f) in own for f in found)  # nothing of the deleted document comes back
 
 
-class RolledEmbedder(FakeEmbedder):
-    """Same shape as FakeEmbedder, other vectors (stands for another backend)."""
-
-    def embed_batch(self, texts):  # type: ignore[no-untyped-def]
-        return np.roll(super().embed_batch(texts), 1, axis=1)
-
-
-def test_no_sharing_between_different_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_damaged_structure_costs_time_never_an_answer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CITEQA_VECTOR_INDEX", "hnsw")
-    docs = _docs(6)
-    a, _ = build(docs, FakeEmbedder())
-    assert a.store.describe()["masked"] == 0
-    b, _ = build(docs[:5], RolledEmbedder())  # same documents and ids, other vectors: built fresh, not shared
-    assert b.store.describe()["masked"] == 0 and b.store.describe()["vectors"] == len(b.chunks)
-    c, _ = build(docs[:5], FakeEmbedder(), previous=a)  # same vectors: shared, the deleted one masked
-    assert c.store.describe()["masked"] == a.spans[docs[5].doc_id].c1 - a.spans[docs[5].doc_id].c0
-
-
-@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
-def test_structure_saved_and_read_back(kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("CITEQA_VECTOR_INDEX", kind)
     emb = FakeEmbedder()
-    docs = _docs(12)
-    first, _ = build(docs, emb)
-    assert first.store.count() == len(first.chunks)
-    index, _ = build(docs[1:], emb, previous=first)  # a shared structure with masked rows
-    storage.save(index, tmp_path / "idx")
-    gen = storage.live_generation(tmp_path / "idx")
-    assert (gen / "vector_index.faiss").is_file()
-    loaded = storage.load(tmp_path / "idx")
-    assert "store" in loaded.__dict__  # read, not rebuilt
-    assert loaded.store.describe()["masked"] == index.store.describe()["masked"] > 0
-    for row in range(0, len(index.chunks), 5):
-        assert list(loaded.store.search(index.chunk_vectors[row], 5)[1]) == list(index.store.search(index.chunk_vectors[row], 5)[1])
-
-    (gen / "vector_index.faiss").write_bytes(b"not a faiss index")  # damaged: rebuilt lazily, answers the same
-    again = storage.load(tmp_path / "idx")
-    assert "store" not in again.__dict__
-    assert again.chunks[int(again.store.search(index.chunk_vectors[0], 1)[1][0])] == index.chunks[0]
+    store = _store(tmp_path / "idx", emb)
+    store.put(prepare(_docs(12), emb))
+    store.merge()
+    for f in (tmp_path / "idx" / "vectors").glob("*.faiss"):
+        f.write_bytes(b"not a faiss index")
+    again = _store(tmp_path / "idx", emb)
+    assert again.describe()["delta"] == again.counts()["chunks"]  # every vector read from the rows, exact
+    for cid, (_, vec) in _own_vectors(again).items():
+        assert again.dense.search(vec, 1)[0] == cid

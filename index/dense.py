@@ -1,0 +1,197 @@
+"""Vector search over the chunk vectors of the SQLite rows: a derived cache, never the truth.
+
+    base    a FAISS structure (exact IndexFlatIP below index.vectors.FLAT_MAX vectors, HNSW/IVF beyond) over
+            every chunk vector up to a watermark generation W, saved as `<index>/vectors/W.faiss` + `W.ids.npy`
+            (row -> chunk id) by `merge`, never rewritten per write
+    delta   chunk vectors committed after W, exact (numpy), read from SQLite at open and on every catch-up
+    masked  base rows whose chunks were retired after W (a faiss ID selector hides them)
+Scores here only choose candidates; the store rescores them exactly from the float32 rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.rows import Rows, fsync_dir
+from index.vectors import _one_thread, build_ann, spec_for
+
+DELTA_MIN, DELTA_SHARE, MASKED_SHARE = 4096, 0.10, 0.25
+
+
+def _faiss() -> Any:
+    return importlib.import_module("faiss")
+
+
+class DenseIndex:
+    def __init__(self, root: Path, rows: Rows, dim: int) -> None:
+        self.folder = root / "vectors"
+        self.rows = rows
+        self.dim = dim
+        self._lock = threading.Lock()
+        self.base: Any = None
+        self.base_ids = np.zeros(0, np.int64)
+        self.spec: dict[str, Any] = {"type": "flat"}
+        self.watermark = 0
+        self.seen = 0  # generation the delta and mask are current with
+        self.masked = np.zeros(0, dtype=bool)  # per base row
+        self.delta_ids = np.zeros(0, np.int64)
+        self.delta = np.zeros((0, dim), np.float32)
+        self._load()
+
+    # -- open / catch up -------------------------------------------------------------------------------------
+    def _saved(self) -> list[int]:
+        if not self.folder.is_dir():
+            return []
+        gens = [int(p.stem) for p in self.folder.glob("*.faiss") if p.stem.isdigit() and (self.folder / f"{p.stem}.ids.npy").is_file()]
+        return sorted(gens, reverse=True)
+
+    def _load(self) -> None:
+        for w in self._saved():
+            try:
+                base = _faiss().read_index(str(self.folder / f"{w}.faiss"))
+                ids = np.load(self.folder / f"{w}.ids.npy", allow_pickle=False).astype(np.int64)
+                if base.ntotal != len(ids) or base.d != self.dim:
+                    continue
+            except Exception:  # damaged cache file: an older one, or everything in the delta
+                continue
+            self.base, self.base_ids, self.watermark = base, ids, w
+            self.spec = spec_for(len(ids), self.dim)
+            break
+        self.masked = np.zeros(len(self.base_ids), dtype=bool)
+        self.seen = self.watermark
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Apply every commit after `seen`: mask retired chunk ids, load newly committed vectors."""
+        with self.rows.snapshot() as con:
+            gen = int(self.rows.meta("generation", con) or 0)
+            if gen == self.seen:
+                return
+            _, retired = self.rows.changed_since(self.seen, con)
+            new_ids, new_vecs = self.rows.vectors_where("gen > ?", (self.seen,), con)
+        with self._lock:
+            delta_ids, delta = self.delta_ids, self.delta
+            if retired:
+                dead_base = np.zeros(len(self.base_ids), dtype=bool)
+                dead_delta = np.zeros(len(delta_ids), dtype=bool)
+                for a, b in retired:
+                    dead_base |= (self.base_ids >= a) & (self.base_ids < b)
+                    dead_delta |= (delta_ids >= a) & (delta_ids < b)
+                self.masked = self.masked | dead_base
+                delta_ids, delta = delta_ids[~dead_delta], delta[~dead_delta]
+            if len(new_ids):
+                keep = ~np.isin(new_ids, delta_ids)
+                delta_ids = np.concatenate([delta_ids, new_ids[keep]])
+                delta = np.vstack([delta, new_vecs[keep]]) if len(delta) else new_vecs[keep]
+            self.delta_ids, self.delta, self.seen = delta_ids, np.ascontiguousarray(delta, np.float32), gen
+
+    # -- search ------------------------------------------------------------------------------------------------
+    def search(self, q: np.ndarray, k: int) -> np.ndarray:
+        """Chunk ids of (about) the k nearest vectors, best first (more than k from an approximate base: the
+        store rescores them exactly and keeps k)."""
+        with self._lock:
+            base, base_ids, masked, delta_ids, delta, spec = (self.base, self.base_ids, self.masked, self.delta_ids,
+                                                             self.delta, self.spec)
+        q = np.asarray(q, dtype=np.float32).reshape(1, -1)
+        found: list[np.ndarray] = []
+        scores: list[np.ndarray] = []
+        if base is not None and base.ntotal:
+            live = int(len(base_ids) - masked.sum())
+            depth = min(live, k * int(spec.get("refine", 1)))
+            if depth > 0:
+                params, _bits = self._params(masked, spec)  # _bits must outlive the search
+                with _one_thread():
+                    sc, rows = base.search(q, depth, params=params)
+                ok = rows[0] >= 0
+                found.append(base_ids[rows[0][ok]])
+                scores.append(sc[0][ok])
+        if len(delta_ids):
+            sc = delta @ q[0]
+            top = np.argpartition(-sc, min(k, len(sc)) - 1)[:k] if len(sc) > k else np.arange(len(sc))
+            found.append(delta_ids[top])
+            scores.append(sc[top])
+        if not found:
+            return np.zeros(0, np.int64)
+        ids, sc = np.concatenate(found), np.concatenate(scores)
+        keep = k if spec["type"] == "flat" else len(ids)  # approximate scores: the caller rescores them all
+        return ids[np.argsort(-sc, kind="stable")[:keep]]
+
+    def _params(self, masked: np.ndarray, spec: dict[str, Any]) -> tuple[Any, Any]:
+        faiss = _faiss()
+        bits, sel = None, None
+        if masked.any():
+            bits = np.packbits(~masked, bitorder="little")
+            sel = faiss.IDSelectorBitmap(len(masked), faiss.swig_ptr(bits))
+        if spec["type"] == "hnsw":
+            return faiss.SearchParametersHNSW(sel=sel, efSearch=spec["ef_search"]), bits
+        if spec["type"] == "ivf":
+            return faiss.SearchParametersIVF(sel=sel, nprobe=spec["nprobe"]), bits
+        return faiss.SearchParameters(sel=sel), bits
+
+    # -- merge ---------------------------------------------------------------------------------------------------
+    def needs_merge(self) -> bool:
+        nbase = len(self.base_ids)
+        return len(self.delta_ids) > max(DELTA_MIN, DELTA_SHARE * nbase) or int(self.masked.sum()) > MASKED_SHARE * max(1, nbase)
+
+    def merge(self, keep: int = 1) -> None:
+        """Build the structure over every vector of the current generation, save it (tmp + rename), swap it in.
+        Safe beside readers and writers: it reads one snapshot and never touches the rows."""
+        faiss = _faiss()
+        with self.rows.snapshot() as con:
+            w = int(self.rows.meta("generation", con) or 0)
+            n = int(con.execute("SELECT count(*) FROM chunks").fetchone()[0])
+            ids = np.zeros(n, np.int64)
+            vecs = np.zeros((n, self.dim), np.float32)
+            for i, (cid, blob) in enumerate(con.execute("SELECT id, vec FROM chunks ORDER BY id")):
+                ids[i] = cid
+                vecs[i] = np.frombuffer(blob, dtype=np.float32)
+        if w == self.watermark and self.base is not None:
+            return
+        spec = spec_for(n, self.dim)
+        if spec["type"] == "flat" or n == 0:
+            base = faiss.IndexFlatIP(self.dim)
+            if n:
+                base.add(vecs)
+        else:
+            base = build_ann(vecs, spec)
+        del vecs
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp_ids, tmp_idx = self.folder / f".{w}.ids.{os.getpid()}.tmp", self.folder / f".{w}.faiss.{os.getpid()}.tmp"
+        try:
+            with open(tmp_ids, "wb") as fh:
+                np.save(fh, ids)
+                fh.flush()
+                os.fsync(fh.fileno())
+            faiss.write_index(base, str(tmp_idx))
+            with open(tmp_idx, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp_ids, self.folder / f"{w}.ids.npy")
+            os.replace(tmp_idx, self.folder / f"{w}.faiss")
+            fsync_dir(self.folder)
+        finally:
+            for p in (tmp_ids, tmp_idx):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+        with self._lock:
+            self.base, self.base_ids, self.watermark, self.spec = base, ids, w, spec
+            self.masked = np.zeros(n, dtype=bool)
+            keep_delta = self.delta_ids > (ids.max() if n else -1)  # ids are never reused: newer ids are newer chunks
+            self.delta_ids, self.delta = self.delta_ids[keep_delta], self.delta[keep_delta]
+            self.seen = w  # commits after w are re-applied to the new base below
+        self.catch_up()
+        for old in self._saved()[keep:]:
+            for p in (self.folder / f"{old}.faiss", self.folder / f"{old}.ids.npy"):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "faiss", "index": f"{self.spec['type']}" + (f"-{self.spec['storage']}" if "storage" in self.spec else ""),
+                "vectors": int(len(self.base_ids) - self.masked.sum() + len(self.delta_ids)), "dim": self.dim,
+                "watermark": self.watermark, "delta": int(len(self.delta_ids)), "masked": int(self.masked.sum())}
