@@ -6,8 +6,12 @@ text", whitespace collapsed); its vector is the model's pooled output, as before
 mean of the passage run's token states over the sentence's tokens, L2-normalised: the passage run's tokenizer
 offsets map the sentence's characters (shifted by the title prefix and the collapsed whitespace) to tokens.
 A sentence past the model's token limit (truncated away), and every sentence of an embedder without token
-outputs (torch, test fakes), is embedded on its own instead. CITEQA_SENTENCE_VECTORS=separate embeds every
-sentence on its own (the former behaviour, for comparison).
+outputs (torch, test fakes), is embedded on its own instead.
+
+CITEQA_SENTENCE_VECTORS picks the scheme (measured in docs/BENCHMARKS.md):
+    late       (default) one run per passage; sentence vectors pooled from it
+    separate   one run per passage and one per sentence (the former behaviour: ~2x the model work)
+    sentences  one run per sentence (and one per title); passage vectors pooled from its sentences' runs
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import numpy as np
 
 from index.embed import Embedder
 
-MODE = os.environ.get("CITEQA_SENTENCE_VECTORS", "late")  # "late" | "separate"
+MODES = ("late", "separate", "sentences")
+MODE = os.environ.get("CITEQA_SENTENCE_VECTORS", "late")
 _WORD = re.compile(r"\S+")
 
 
@@ -79,6 +84,10 @@ def vectorize(
     `progress(n)` counts passages and sentences as they are done."""
     passages = [embed_text(d.title, d.text[s:e]) for d in docs for s, e in d.chunks]
     sentences = [(d, s, e, c) for d in docs for s, e, c in d.sentences]
+    if MODE not in MODES:
+        from index.errors import CiteqaError
+
+        raise CiteqaError(f"CITEQA_SENTENCE_VECTORS={MODE!r}: choose one of {', '.join(MODES)}")
     embed_tokens = getattr(embedder, "embed_tokens", None)
     if MODE == "separate" or embed_tokens is None:
         vectors = embedder.embed(passages + [flat(d.text[s:e]) for d, s, e, _ in sentences], progress=progress)

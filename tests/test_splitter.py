@@ -17,22 +17,36 @@ def sentences(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Dr. Alvarez met the U.S. Secretary of State on Monday. They spoke for an hour.",
-         ["Dr. Alvarez met the U.S. Secretary of State on Monday.", "They spoke for an hour."]),
-        ("Exports rose to the U.S. The agreement took effect in March.",
-         ["Exports rose to the U.S.", "The agreement took effect in March."]),
-        ("Mean weight fell by 2.5 kg (p < 0.05). Adverse events were rare.",
-         ["Mean weight fell by 2.5 kg (p < 0.05).", "Adverse events were rare."]),
-        ("Several agents, e.g. Metformin and insulin, were tested. See Fig. 2 and No. 5 for details.",
-         ["Several agents, e.g. Metformin and insulin, were tested.", "See Fig. 2 and No. 5 for details."]),
-        ("The report by J. K. Ortega was cited. Patients lacked vitamin D. Supplements helped.",
-         ["The report by J. K. Ortega was cited.", "Patients lacked vitamin D.", "Supplements helped."]),
-        ('The minister said "We will not sign." Talks resumed later. Was it enough? Nobody knew!',
-         ['The minister said "We will not sign."', "Talks resumed later.", "Was it enough?", "Nobody knew!"]),
+        (
+            "Dr. Alvarez met the U.S. Secretary of State on Monday. They spoke for an hour.",
+            ["Dr. Alvarez met the U.S. Secretary of State on Monday.", "They spoke for an hour."],
+        ),
+        (
+            "Exports rose to the U.S. The agreement took effect in March.",
+            ["Exports rose to the U.S.", "The agreement took effect in March."],
+        ),
+        (
+            "Mean weight fell by 2.5 kg (p < 0.05). Adverse events were rare.",
+            ["Mean weight fell by 2.5 kg (p < 0.05).", "Adverse events were rare."],
+        ),
+        (
+            "Several agents, e.g. Metformin and insulin, were tested. See Fig. 2 and No. 5 for details.",
+            ["Several agents, e.g. Metformin and insulin, were tested.", "See Fig. 2 and No. 5 for details."],
+        ),
+        (
+            "The report by J. K. Ortega was cited. Patients lacked vitamin D. Supplements helped.",
+            ["The report by J. K. Ortega was cited.", "Patients lacked vitamin D.", "Supplements helped."],
+        ),
+        (
+            'The minister said "We will not sign." Talks resumed later. Was it enough? Nobody knew!',
+            ['The minister said "We will not sign."', "Talks resumed later.", "Was it enough?", "Nobody knew!"],
+        ),
         ("Smith et al. reported a rise. The cohort was small.", ["Smith et al. reported a rise.", "The cohort was small."]),
         ("The effect was robust.[12] Further work is needed.", ["The effect was robust.[12]", "Further work is needed."]),
-        ("Loss of function was lethal. p53 was not required. miR-375 bound the site.",
-         ["Loss of function was lethal.", "p53 was not required.", "miR-375 bound the site."]),
+        (
+            "Loss of function was lethal. p53 was not required. miR-375 bound the site.",
+            ["Loss of function was lethal.", "p53 was not required.", "miR-375 bound the site."],
+        ),
         ("1. Introduction to the method. It works well.", ["1. Introduction to the method.", "It works well."]),
         ("Prices rose in Jan. 2020 and fell later.", ["Prices rose in Jan. 2020 and fell later."]),
         ("it ends without punctuation", ["it ends without punctuation"]),
@@ -58,8 +72,7 @@ def test_non_breaking_spaces_do_not_hide_an_abbreviation() -> None:
 def test_split_keeps_headings_and_soft_wraps() -> None:
     text = "Bilateral Relations\n\nThe two countries signed\nan accord in 2019. It lapsed in 2021.\n"
     got = [(text[s.start : s.end], s.heading) for s in split(text)]
-    assert got == [("Bilateral Relations", True), ("The two countries signed\nan accord in 2019.", False),
-                   ("It lapsed in 2021.", False)]
+    assert got == [("Bilateral Relations", True), ("The two countries signed\nan accord in 2019.", False), ("It lapsed in 2021.", False)]
 
 
 _words = st.text(alphabet=st.sampled_from(list("abcdefghij ABCDEFG.,!?\"'()[]0123456789\n\xa0-")), max_size=300)
@@ -81,8 +94,13 @@ def test_every_sentence_is_its_exact_text_in_order(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(["alpha", "beta", "gamma", "U.S.", "Dr.", "e.g.", "3.14", "delta"]),
-                         min_size=2, max_size=8), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["alpha", "beta", "gamma", "U.S.", "Dr.", "e.g.", "3.14", "delta"]), min_size=2, max_size=8),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_generated_sentences_are_never_cut(sents: list[list[str]]) -> None:
     parts = [" ".join(["Zeta", *ws]) + " omega." for ws in sents]
     text = " ".join(parts)

@@ -110,3 +110,27 @@ def test_real_model_late_pooling(real_embedder) -> None:  # type: ignore[no-unty
     alone = real_embedder.embed([sentence])[0]
     assert float(with_title[0] @ alone) > 0.9  # the title's tokens are not pooled into the sentence
     assert abs(float(np.linalg.norm(with_title[0])) - 1) < 1e-5
+
+
+def test_sentence_first_mode_pools_passages_from_sentence_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.vectorize as vectorize_module
+
+    monkeypatch.setattr(vectorize_module, "MODE", "sentences")
+    text = "The council met in Lisbon. Budgets were cut by a third. Nobody objected."
+    second = text.index("Budgets")
+    doc = _doc("Council minutes", text, [(0, text.index(" Nobody")), (second, len(text))])  # overlap: one sentence
+    emb = FakeTokenEmbedder()
+    chunks, sentences = vectorize(emb, [doc], passage_embed_text)
+    assert np.allclose(sentences, emb.embed([text[s:e] for s, e, _ in doc.sentences]), atol=1e-6)  # exact
+    # one-hot token states: pooling the title and sentence runs is embedding "Title. passage" whole
+    assert np.allclose(chunks, emb.embed([passage_embed_text(doc.title, text[s:e]) for s, e in doc.chunks]), atol=1e-6)
+    assert emb.texts_embedded == 1 + 3  # the title once, each sentence once
+
+
+def test_unknown_mode_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.vectorize as vectorize_module
+    from index.errors import CiteqaError
+
+    monkeypatch.setattr(vectorize_module, "MODE", "fast")
+    with pytest.raises(CiteqaError, match="CITEQA_SENTENCE_VECTORS"):
+        vectorize(FakeTokenEmbedder(), [], passage_embed_text)
