@@ -1,8 +1,8 @@
 """Documents -> PreparedDocuments (chunks, sentences, lexical terms, vectors), ready for `Store.put`.
 
 `prepare(documents, embedder, params, origin)` is the one verb; `embed_documents` is the one place a batch of
-documents meets the model (passages as "title. passage"; sentence vectors late-pooled from the passage runs,
-index/vectorize.py), so a faster embedding scheme changes only that function.
+documents meets the model (through index/vectorize.py: one pass over the text gives passage and sentence
+vectors), so a faster embedding scheme changes only that function.
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ def split_document(doc: Document, params: ChunkParams) -> Split:
 def embed_documents(
     docs: Sequence[Document], splits: Sequence[Split], embedder: Embedder, progress: Callable[[int, int], Any] | None = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(chunk vectors, sentence vectors) per document: one model run per passage, sentence vectors pooled from
-    it (index/vectorize.py: late chunking, or a sentence pass for embedders without token outputs)."""
+    """(chunk vectors, sentence vectors) per document from one pass of the model over the text (index/vectorize.py:
+    passage vectors pooled from the sentence runs by default; a sentence pass too for embedders without token
+    outputs)."""
     items = []
     for d, sp in zip(docs, splits):
         owner = [0] * len(sp.sentences)  # a sentence's vector is pooled from the first chunk that holds it

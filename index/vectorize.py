@@ -1,17 +1,21 @@
-"""Passages and their sentences -> vectors, with one model pass over the passages ("late chunking").
+"""Passages and their sentences -> vectors, with one model pass over the text instead of two.
 
 `vectorize(embedder, docs, embed_text)` -> (chunk_vectors, sentence_vectors), rows in the order of `docs`,
-their chunks, their sentences. A passage is embedded as `embed_text(title, passage)` (e.g. "Title. passage
-text", whitespace collapsed); its vector is the model's pooled output, as before. A sentence's vector is the
-mean of the passage run's token states over the sentence's tokens, L2-normalised: the passage run's tokenizer
-offsets map the sentence's characters (shifted by the title prefix and the collapsed whitespace) to tokens.
-A sentence past the model's token limit (truncated away), and every sentence of an embedder without token
-outputs (torch, test fakes), is embedded on its own instead.
+their chunks, their sentences. Both schemes below read the model's token states (the ONNX export's second
+output) and mean-pool them over spans, L2-normalised:
+  - sentence-first (default): each sentence is one model run, so its vector is exactly what embedding it alone
+    gives; a passage's vector is the mean of the token states of its sentences' runs plus one run of the title
+    ("Title."), standing in for embedding "Title. passage" whole.
+  - late chunking: each passage is one run of `embed_text(title, passage)` ("Title. passage text", whitespace
+    collapsed), its pooled output the passage vector; a sentence's vector is the mean of that run's token
+    states over the sentence's tokens (tokenizer offsets map the sentence's characters, shifted by the title
+    prefix and the collapsed whitespace, to tokens). A sentence truncated away is embedded on its own.
+An embedder without token outputs (torch, test fakes) embeds passages and sentences separately.
 
 CITEQA_SENTENCE_VECTORS picks the scheme (measured in docs/BENCHMARKS.md):
-    late       (default) one run per passage; sentence vectors pooled from it
+    sentences  (default) one run per sentence and one per title; passage vectors pooled from those runs
+    late       one run per passage; sentence vectors pooled from it
     separate   one run per passage and one per sentence (the former behaviour: ~2x the model work)
-    sentences  one run per sentence (and one per title); passage vectors pooled from its sentences' runs
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 from index.embed import Embedder
 
 MODES = ("late", "separate", "sentences")
-MODE = os.environ.get("CITEQA_SENTENCE_VECTORS", "late")
+MODE = os.environ.get("CITEQA_SENTENCE_VECTORS", "sentences")
 _WORD = re.compile(r"\S+")
 
 

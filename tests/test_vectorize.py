@@ -1,4 +1,4 @@
-"""Late chunking: sentence vectors pooled from the passage run's token states (index/vectorize.py)."""
+"""One model pass for passage and sentence vectors (index/vectorize.py): late chunking and sentence-first pooling."""
 
 from __future__ import annotations
 
@@ -68,6 +68,14 @@ def _doc(title: str, text: str, chunks: list[tuple[int, int]]) -> DocParts:
     return DocParts(title, text, chunks, owned)
 
 
+@pytest.fixture
+def late(monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.vectorize as vectorize_module
+
+    monkeypatch.setattr(vectorize_module, "MODE", "late")
+
+
+@pytest.mark.usefixtures("late")
 def test_late_sentences_equal_their_own_embedding_with_title_prefix_and_wraps() -> None:
     text = "The council met in Lisbon.  Budgets were cut\nby a third. Nobody objected.\n\nA vote followed in May."
     split_at = text.index("A vote")
@@ -81,7 +89,11 @@ def test_late_sentences_equal_their_own_embedding_with_title_prefix_and_wraps() 
     assert emb.texts_embedded == 2  # one run per passage, none per sentence
 
 
-def test_embedder_without_token_outputs_embeds_sentences_on_their_own() -> None:
+@pytest.mark.parametrize("mode", ["late", "sentences"])
+def test_embedder_without_token_outputs_embeds_sentences_on_their_own(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.vectorize as vectorize_module
+
+    monkeypatch.setattr(vectorize_module, "MODE", mode)
     text = "Rain fell all week. The river rose."
     doc = _doc("Weather", text, [(0, len(text))])
     emb = FakeEmbedder()
@@ -97,6 +109,7 @@ def test_empty_input_gives_empty_arrays() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("late")
 def test_real_model_late_pooling(real_embedder) -> None:  # type: ignore[no-untyped-def]
     if not hasattr(real_embedder, "embed_tokens"):
         pytest.skip(f"{real_embedder.backend} has no token outputs")
@@ -134,3 +147,20 @@ def test_unknown_mode_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(vectorize_module, "MODE", "fast")
     with pytest.raises(CiteqaError, match="CITEQA_SENTENCE_VECTORS"):
         vectorize(FakeTokenEmbedder(), [], passage_embed_text)
+
+
+@pytest.mark.slow
+def test_real_model_sentence_first(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    if not hasattr(real_embedder, "embed_tokens"):
+        pytest.skip(f"{real_embedder.backend} has no token outputs")
+    text = "Vitamin D supplements reduced hip fractures. The effect was largest in women over seventy."
+    cut = text.index(" The")
+    doc = DocParts("Bone health", text, [(0, len(text))], [(0, cut, 0), (cut + 1, len(text), 0)])
+    chunks, sentences = vectorize(real_embedder, [doc], passage_embed_text)
+    alone = real_embedder.embed([text[:cut], text[cut + 1 :]])
+    assert np.allclose(sentences, alone, atol=1e-5)  # sentence vectors are exact
+    whole = real_embedder.embed([passage_embed_text(doc.title, text)])[0]
+    other = real_embedder.embed(["Tariffs on steel imports were raised by the trade ministry in March."])[0]
+    # the pooled passage stands in for embedding it whole (SciFact passages: cosine 0.92 on average)
+    assert float(chunks[0] @ whole) > 0.8
+    assert float(chunks[0] @ whole) > float(chunks[0] @ other) + 0.5
