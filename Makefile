@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast check fmt lint typecheck eval bench clean
+.PHONY: install run test test-fast check fmt lint typecheck eval bench fuzz clean
 
 install: $(STAMP)
 
@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-run: install  ## serve the default corpus on http://$(HOST):$(PORT) (builds the index on first start)
-	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
+run: install  ## serve the default corpus on http://$(HOST):$(PORT) (builds the index on first start; the write key is made once and kept in the index folder unless CITEQA_API_KEY is set)
+	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT) --create-key
 
 test: install  ## every test: the real model, servers, Chromium, Milvus
 	$(VENV)/bin/python -m pytest -q
@@ -47,8 +47,14 @@ typecheck: install
 eval: install  ## regenerates docs/QUALITY.md
 	$(VENV)/bin/python -m bench.quality
 
-bench: install  ## regenerates docs/BENCHMARKS.md (add ARGS=--quick for a CI-sized run)
+bench: install  ## regenerates docs/BENCHMARKS.md (add ARGS=--quick for a CI-sized run; GROWTH=1000 for a short growth table)
 	$(VENV)/bin/python -m bench.run $(ARGS)
+	$(VENV)/bin/python -m bench.growth --sizes $(GROWTH)
+
+GROWTH ?= 1000,10000
+
+fuzz: install  ## hostile clients against a real qa serve; replaces the "Hostile clients" section of docs/BENCHMARKS.md (ARGS=--quick: CI-sized)
+	$(VENV)/bin/python -m bench.fuzz $(ARGS)
 
 clean:
 	rm -rf .citeqa .pytest_cache .mypy_cache .ruff_cache

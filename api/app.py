@@ -16,9 +16,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import docs, errors
 from api.config import ApiConfig
 from api.deps import QAEngine
+from api.edge import SecurityHeaders, WriteAuth
 from api.limits import BodyLimit
 from api.metrics import Metrics
 from api.observe import RequestContext
@@ -48,13 +49,15 @@ def create_app(source: Settings | QAEngine | None = None, config: ApiConfig | No
         source = Settings.from_env()
     engine: QAEngine = open_engine(source, build_if_missing=True) if isinstance(source, Settings) else source
 
-    app = FastAPI(title="citeqa", version=_version(), description=DESCRIPTION)
+    # /docs is served by api.docs from the installed Swagger UI package (works offline); no /redoc (a CDN page)
+    app = FastAPI(title="citeqa", version=_version(), description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.engine = engine
     app.state.config = config
     app.state.metrics = Metrics(engine.health)
     errors.install(app)
     app.include_router(v1)
     app.include_router(ops)
+    docs.install(app)
     if STATIC.is_dir():  # without the folder, /static/... is a plain 404 and / the placeholder page
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -63,12 +66,14 @@ def create_app(source: Settings | QAEngine | None = None, config: ApiConfig | No
         page = STATIC / "index.html"
         return FileResponse(page) if page.is_file() else HTMLResponse(PLACEHOLDER)
 
-    # outermost last: request id + access log + metrics, then CORS, then the body limit
+    # outermost last: request id + access log + metrics, security headers, CORS, the write key, the body limit
     app.add_middleware(BodyLimit, config=config)
+    app.add_middleware(WriteAuth)
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
                            expose_headers=["X-Request-ID", "Location"])
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     return app

@@ -12,7 +12,8 @@
     CorpusNotFound, Index*        503  (server state, not the request)
     any other CiteqaError         400
     request validation            422  {"detail": "body.question: ...", "errors": [{loc, msg, type}, ...]}
-    HTTPException (413, 401, ...) its own status, {"detail": ...}
+    HTTPException (413, 401, ...) its own status, {"detail": ...}; a 405's `Allow` lists every method
+                                  that some route of that path takes (Starlette names only the first route's)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from api.schemas import ErrorOut
 from index.errors import (
@@ -64,7 +66,7 @@ DESCRIPTIONS = {
     404: "No document with that id.",
     409: "The same text is already indexed; `doc_id` names that document.",
     413: "The upload is over the 20 MB limit (refused before it is read whole) or over the sentence cap.",
-    415: "Unsupported file type (citeqa reads .txt, .md, .html, .pdf).",
+    415: "Unsupported file type (the detail names the types citeqa reads).",
     503: "The index folder cannot be written (read-only, permissions) or the index is unavailable.",
     507: "The disk holding the index is full; nothing was changed.",
     422: "Invalid input: empty or over-long question, top_k outside 1-50, unreadable document.",
@@ -111,9 +113,28 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail, "errors": issues}, status_code=422)
 
 
+PROBED = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers, e.g. ["DELETE", "GET"] for /v1/documents/{id} (mounted
+    static files, which match any method, don't count)."""
+    scope = request.scope
+    allowed = []
+    for method in PROBED:
+        probe = {"type": "http", "method": method, "path": scope["path"], "root_path": scope.get("root_path", ""),
+                 "headers": []}
+        if any(not isinstance(r, Mount) and r.matches(probe)[0] is Match.FULL for r in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+    return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=headers or None)
 
 
 def install(app: FastAPI) -> None:

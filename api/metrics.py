@@ -1,6 +1,7 @@
 """Prometheus metrics of one app, in a registry of its own (several apps in one process don't clash).
 
-    citeqa_http_requests_total{method,route,status}        requests answered
+    citeqa_http_requests_total{method,route,status}        requests answered (method: one of METHODS or
+                                                           "other", so made-up methods don't explode labels)
     citeqa_http_request_duration_seconds{method,route}     latency histogram (route = template, e.g.
                                                            "/v1/documents/{doc_id}", so ids don't explode labels)
     citeqa_http_requests_in_flight                         requests being handled now
@@ -16,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+METHODS = frozenset({"GET", "POST", "DELETE", "HEAD", "OPTIONS", "PUT", "PATCH"})  # any other -> "other"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -43,6 +45,7 @@ class Metrics:
         self.registry.register(_IndexSize(health))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else "other"
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
 

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -64,6 +65,8 @@ class RequestContext:
         self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:  # the client went away (or stalled and was cut off) mid-body: nobody to answer
+            status = 499
         except Exception:
             app_log.exception("unhandled error", extra={"fields": {"request_id": rid}})
             if response_started:

@@ -2,8 +2,10 @@
 fields, so a field the core adds to `Answer.to_dict()` or `Engine.health()` passes through unchanged.
 
     POST /v1/ask              AskRequest -> AnswerOut (exactly Answer.to_dict())
+    GET  /v1/examples         -> ExamplesOut {"examples": [{"question", "doc_id", "heading"}, ...]}
     GET  /v1/documents        -> DocumentList {"count": 5, "documents": [DocumentSummary, ...]}
-    GET  /v1/documents/{id}   -> DocumentOut (with the full text that every offset indexes)
+    GET  /v1/documents/{id}   -> DocumentOut (with the full text that every offset indexes, type and pages)
+    GET  /v1/documents/{id}/file -> the original file, with its media type
     POST /v1/documents        multipart file (+ title) -> 201 UploadOut
     DELETE /v1/documents/{id} -> DeleteOut
     GET  /health              -> HealthOut
@@ -57,13 +59,22 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class PhraseOut(_Open):
+    text: str
+    start: int = Field(description="Document offset; inside the answer's [start, end).")
+    end: int
+
+
 class AnswerSentenceOut(_Open):
     text: str
     doc_id: str
     title: str
-    start: int = Field(description="Offset into the document text: text == document.text[start:end].")
+    start: int = Field(description="Offset into the document text: text == document.text[start:end]. May cover two "
+                                   "adjacent sentences (a pronoun-led answer with its antecedent).")
     end: int
     score: float
+    span: PhraseOut | None = Field(None, description="The exact phrase that answers a typed question (when, how much, "
+                                                     "who, where, which <noun>), e.g. {\"text\": \"40%\", ...}.")
 
 
 class Span(_Open):
@@ -84,6 +95,16 @@ class PassageOut(_Open):
     highlight: Span | None = Field(None, description="The answer sentence's document offsets, when it lies here.")
 
 
+class CorrectionOut(_Open):
+    word: str
+    suggestion: str
+
+
+class SpellingOut(_Open):
+    searched_for: str = Field(description="The question as searched, misspelled words replaced.")
+    corrections: list[CorrectionOut]
+
+
 class ContextOut(_Open):
     used: bool
     query: str
@@ -97,8 +118,9 @@ class AnswerOut(_Open):
         "answer": {"text": "U.S. Secretary of State Marco Rubio and Guatemalan President Bernardo Arévalo reaffirmed "
                            "the deep ties between their nations in a high-level diplomatic meeting on February 5, 2025.",
                    "doc_id": "rubio-arevalo-meeting-feb-2025", "title": "U.S. and Guatemala Strengthen Strategic "
-                   "Cooperation", "start": 159, "end": 377, "score": 0.73},
-        "answered": True, "confidence": 0.73, "threshold": 0.45,
+                   "Cooperation", "start": 159, "end": 377, "score": 1.62,
+                   "span": {"text": "February 5, 2025", "start": 322, "end": 338}},
+        "answered": True, "confidence": 0.93, "confidence_label": "likely", "threshold": 0.31, "spelling": None,
         "passages": [{"rank": 1, "text": "U.S. Secretary of State Marco Rubio and ...", "score": 0.51,
                       "doc_id": "rubio-arevalo-meeting-feb-2025", "title": "U.S. and Guatemala Strengthen Strategic "
                       "Cooperation", "start": 57, "end": 706, "scores": {"dense": 0.44, "fused": 0.03},
@@ -110,11 +132,27 @@ class AnswerOut(_Open):
     question: str
     answer: AnswerSentenceOut | None = Field(description="The best sentence verbatim, or null when citeqa abstains.")
     answered: bool
-    confidence: float
-    threshold: float
+    confidence: float = Field(description="Calibrated probability in [0, 1] that the answer sentence is right.")
+    confidence_label: str | None = Field(None, description="likely | uncertain | unlikely")
+    threshold: float = Field(description="The confidence below which citeqa abstains.")
+    spelling: SpellingOut | None = Field(None, description="Set when misspelled question words were corrected.")
     passages: list[PassageOut]
     context: ContextOut
     timings_ms: dict[str, float]
+
+
+class Example(_Open):
+    question: str
+    doc_id: str = Field(description="The document whose heading the question was made from.")
+    heading: str
+
+
+class ExamplesOut(_Open):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"examples": [{
+        "question": "What about Tackling Illegal Migration and Border Security?",
+        "doc_id": "rubio-arevalo-meeting-feb-2025", "heading": "Tackling Illegal Migration and Border Security"}]}]})
+
+    examples: list[Example] = Field(description="At most 5; empty when the documents have no headings that answer.")
 
 
 class DocumentSummary(_Open):
@@ -133,6 +171,14 @@ class DocumentSummary(_Open):
 class Skipped(_Open):
     source: str
     reason: str
+
+
+class PageOut(_Open):
+    number: int = Field(description="1-based page or slide number; sheet order for sheets.")
+    label: str = Field(description='"p. 3", "slide 2", "sheet Sales".')
+    start: int
+    end: int
+    ocr: bool = False
 
 
 class DocumentList(_Open):
@@ -157,6 +203,8 @@ class DocumentOut(_Open):
     metadata: dict[str, str]
     characters: int
     text: str = Field(description="The text every citation offset indexes.")
+    type: str | None = Field(None, description='"pdf", "docx", "pptx", ...')
+    pages: list[PageOut] = Field([], description="Page/slide/sheet boundaries as offsets into text, in order.")
 
 
 class UploadOut(_Open):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,8 @@ from typing import Any
 
 from bench.common import DEFAULT_SCIFACT, ROOT, machine, run_worker
 from bench.report import render
+
+FUZZ = r"<!-- make fuzz: begin -->.*<!-- make fuzz: end -->\n?"
 
 SECTIONS = ("startup", "serving", "indexing", "backends", "scale")
 
@@ -112,7 +115,9 @@ def main() -> int:
     results = run(args)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
-    Path(args.out).write_text(render(results), encoding="utf-8")
+    out = Path(args.out)
+    kept = re.search(FUZZ, out.read_text(encoding="utf-8"), re.S) if out.exists() else None  # `make fuzz`'s section
+    out.write_text(render(results) + (f"\n{kept.group(0)}" if kept else ""), encoding="utf-8")
     print(f"wrote {args.out} in {results['wall_s'] / 60:.1f} min", file=sys.stderr)
     return 0
 

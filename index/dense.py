@@ -142,7 +142,20 @@ class DenseIndex:
 
     def merge(self, keep: int = 1) -> None:
         """Build the structure over every vector of the current generation, save it (tmp + rename), swap it in.
-        Safe beside readers and writers: it reads one snapshot and never touches the rows."""
+        Safe beside readers and writers: it reads one snapshot and never touches the rows; one merge at a time
+        per folder (its own lock), and the temporary files of a merge killed half-way are removed by the next."""
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".merge-lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for leftover in self.folder.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
+            self._merge(keep)
+
+    def _merge(self, keep: int) -> None:
+        from index import faults
+
         faiss = _faiss()
         with self.rows.snapshot() as con:
             w = int(self.rows.meta("generation", con) or 0)
@@ -172,6 +185,7 @@ class DenseIndex:
             faiss.write_index(base, str(tmp_idx))
             with open(tmp_idx, "rb") as fh:
                 os.fsync(fh.fileno())
+            faults.point("merge:written")
             os.replace(tmp_ids, self.folder / f"{w}.ids.npy")
             os.replace(tmp_idx, self.folder / f"{w}.faiss")
             fsync_dir(self.folder)

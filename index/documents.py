@@ -1,6 +1,6 @@
-"""The corpus folder -> Documents: verbatim text, id, title and the metadata the document states.
+"""The corpus folder -> Documents: verbatim text, id, title, the metadata the document states, and its parts.
 
-A corpus is a folder of .txt/.md/.html/.pdf files plus an optional `metadata.json` sidecar:
+A corpus is a folder of documents (index/formats/registry.py lists the types) plus an optional `metadata.json` sidecar:
     {"file-name.txt": {"title": "...", "author": "...", "publisher": "...", "date": "2025-02-05"}, ...}
 Keys starting with "_" are notes, not documents.
 """
@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.errors import BadDocument, CorpusNotFound
-from index.extract import SUFFIXES, extract
+from index.errors import BadDocument, CorpusNotFound, UnsupportedType
+from index.formats import Part, doc_type, read
 
 METADATA_FILE = "metadata.json"
 
@@ -26,10 +26,36 @@ class Document:
     text: str  # every citation offset indexes this string
     source: str  # file name inside the corpus folder
     metadata: dict[str, str] = field(default_factory=dict)
+    parts: tuple[Part, ...] = ()  # pages, slides, sheets: offsets into text, in order, non-overlapping
 
     @property
     def content_hash(self) -> str:
         return text_hash(self.text)
+
+    @property
+    def type(self) -> str | None:
+        """"pdf", "docx", ... from the source's suffix."""
+        return doc_type(self.source)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file that was not indexed, and why: Skipped("scan.bmp", "unsupported file type '.bmp': ...")."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"skipped {self.source}: {self.reason}"
+
+
+def parts_to_json(parts: tuple[Part, ...]) -> list[dict[str, object]]:
+    return [{"kind": p.kind, "number": p.number, "label": p.label, "start": p.start, "end": p.end, "ocr": p.ocr} for p in parts]
+
+
+def parts_from_json(rows: list[dict[str, object]] | None) -> tuple[Part, ...]:
+    return tuple(Part(str(r["kind"]), int(r["number"]), str(r["label"]), int(r["start"]), int(r["end"]),  # type: ignore[call-overload]
+                      bool(r.get("ocr", False))) for r in rows or ())
 
 
 def text_hash(text: str) -> str:
@@ -51,11 +77,23 @@ def _fallback_title(text: str, source: str) -> str:
 
 
 def make_document(data: bytes, source: str, meta: dict[str, str] | None = None, doc_id: str | None = None) -> Document:
-    """One file's bytes -> Document. Title: metadata, else the file's own heading/<title>, else first line."""
-    text, found_title = extract(data, Path(source).suffix)
-    meta = {k: str(v) for k, v in (meta or {}).items() if v not in (None, "")}
-    title = meta.pop("title", None) or found_title or _fallback_title(text, source)
-    return Document(doc_id=doc_id or doc_id_for(source), title=title, text=text, source=source, metadata=meta)
+    """One file's bytes -> Document. Title: metadata, else the file's own heading/<title>/subject, else first line.
+    Metadata: the sidecar's, over what the file states (author, date, e-mail sender)."""
+    return make_document_noting(data, source, meta, doc_id)[0]
+
+
+def make_document_noting(
+    data: bytes, source: str, meta: dict[str, str] | None = None, doc_id: str | None = None
+) -> tuple[Document, tuple[str, ...]]:
+    """make_document, plus the reader's warnings about what it left out ("page 4 is a scanned image: ...")."""
+    got = read(data, Path(source).suffix)
+    if not got.text.strip():
+        raise BadDocument("the document has no text")
+    meta = {**got.metadata, **{k: str(v) for k, v in (meta or {}).items() if v not in (None, "")}}
+    title = meta.pop("title", None) or got.title or _fallback_title(got.text, source)
+    doc = Document(doc_id=doc_id or doc_id_for(source), title=title, text=got.text, source=source, metadata=meta,
+                   parts=got.parts)
+    return doc, got.warnings
 
 
 def read_metadata(folder: Path) -> dict[str, dict[str, str]]:
@@ -70,25 +108,37 @@ def read_metadata(folder: Path) -> dict[str, dict[str, str]]:
 
 
 def corpus_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."))
+    """Every file a user put in the folder (hidden files and the metadata sidecar aside), readable or not."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != METADATA_FILE)
 
 
-def read_corpus(folder: str | Path) -> tuple[list[Document], list[str]]:
-    """(documents sorted by id, one warning per file that could not be read). Unreadable files are skipped."""
+def scan_corpus(folder: str | Path) -> tuple[list[Document], list[Skipped], list[str]]:
+    """(documents sorted by id, files not indexed with the reason, notes about parts left out of indexed files)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusNotFound(f"corpus folder not found: {folder} (set --corpus or CITEQA_CORPUS)")
     metadata = read_metadata(folder)
     docs: dict[str, Document] = {}
-    warnings: list[str] = []
+    skipped: list[Skipped] = []
+    notes: list[str] = []
     for path in corpus_files(folder):
         try:
-            doc = make_document(path.read_bytes(), path.name, metadata.get(path.name))
-        except BadDocument as exc:
-            warnings.append(f"skipped {path.name}: {exc}")
+            doc, warnings = make_document_noting(path.read_bytes(), path.name, metadata.get(path.name))
+        except (BadDocument, UnsupportedType) as exc:
+            skipped.append(Skipped(path.name, str(exc)))
+            continue
+        except OSError as exc:
+            skipped.append(Skipped(path.name, f"could not read the file: {exc.strerror or exc}"))
             continue
         if doc.doc_id in docs:
-            warnings.append(f"skipped {path.name}: its id {doc.doc_id!r} is taken by {docs[doc.doc_id].source}")
+            skipped.append(Skipped(path.name, f"its id {doc.doc_id!r} is taken by {docs[doc.doc_id].source}"))
             continue
         docs[doc.doc_id] = doc
-    return [docs[k] for k in sorted(docs)], warnings
+        notes.extend(f"{path.name}: {w}" for w in warnings)
+    return [docs[k] for k in sorted(docs)], skipped, notes
+
+
+def read_corpus(folder: str | Path) -> tuple[list[Document], list[str]]:
+    """(documents sorted by id, one warning per file not indexed or part left out). Nothing is skipped silently."""
+    docs, skipped, notes = scan_corpus(folder)
+    return docs, [str(s) for s in skipped] + notes

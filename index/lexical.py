@@ -21,7 +21,17 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-_WORD = re.compile(r"(?u)\b\w\w+\b")
+_WORD = re.compile(r"(?u)\d+(?:[.,]\d+)+|\b\w\w+\b")  # "3.10", "48,200" stay one token
+_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}(?![A-Za-z])")  # "U.S.", "e.g.", "U.K."
+_US = re.compile(r"\bUSA?\b")  # upper-case US, so that it does not meet the pronoun "us"
+_LETTER_HYPHEN = re.compile(r"\b([A-Za-z])-([A-Za-z]{2,})")  # "e-mail" -> "email mail", "T-cell" -> "Tcell cell"
+
+
+def normalize(text: str) -> str:
+    """Spellings that should meet before tokenising: "U.S." and "US" -> "usa", "e-mail" -> "email mail"."""
+    text = _ACRONYM.sub(lambda m: " usa " if m.group(0).lower() in ("u.s.", "u.s.a.") else m.group(0).replace(".", ""), text)
+    text = _US.sub("usa", text)
+    return _LETTER_HYPHEN.sub(r"\1\2 \2", text)
 
 
 @lru_cache(maxsize=1)
@@ -35,16 +45,18 @@ def _stopwords() -> frozenset[str]:
 def _question_stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    extra = "what which who whom whose when where why how did does do done much many about tell say said".split()
+    extra = """what which who whom whose when where why how did does do done much many about tell say said
+    go goes going get gets got""".split()
     return frozenset(STOPWORDS_EN_PLUS) | frozenset(extra)
 
 
 def terms(text: str, question: bool = False) -> list[str]:
-    """Lower-cased, stop words out, Snowball-stemmed: "Deportation flights rose" -> ["deport", "flight", "rose"].
+    """Lower-cased, stop words out, Snowball-stemmed: "Deportation flights rose" -> ["deport", "flight", "rose"];
+    "U.S. e-mail 3.10" -> ["usa", "email", "3.10"].
     `question=True` also drops question words and common verbs, for measuring how much of a question a
     sentence covers."""
     stop = _question_stopwords() if question else _stopwords()
-    words = [w for w in _WORD.findall(text.lower()) if w not in stop]
+    words = [w.replace(",", "") for w in _WORD.findall(normalize(text).lower()) if w not in stop]
     return list(_stemmer().stemWords(words))
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shutil
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -26,14 +28,14 @@ import numpy as np
 from index import faults
 from index.dense import DenseIndex
 from index.documents import Document
-from index.errors import IndexMismatch, IndexMissing
+from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from index.lexindex import LexicalIndex
 from index.lock import WriteLock
 from index.rows import FORMAT, Rows, exists, in_clause, storage_error
 from index.store import Candidate, ChunkRecord, DocumentState, DocumentSummary, PreparedDocument, SentenceRecord
 
 FIX = "run `qa index` to rebuild it"
-_CHUNK_SQL = ('SELECT c.id, c.doc_id, c.start, c."end", c.vec, substr(d.text, c.start + 1, c."end" - c.start), d.title, '
+_CHUNK_SQL = ('SELECT c.id, c.doc_id, c.start, c."end", c.vec, c.text, d.title, '
               "d.metadata FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ")
 
 
@@ -44,11 +46,22 @@ class LocalStore:
         self.root = root
         self.rows = rows
         self.lock = WriteLock(root)
-        self.lexical = LexicalIndex(root / "lexical", create=True)
+        self.lexical = self._open_lexical()
         self._catch_up_lexical(blocking=False)
+        self._lex_loaded = self.lexical.applied()  # the generation the searcher shows
         self.dense = DenseIndex(root, rows, dim)
         self._vocab: tuple[int, dict[str, int]] | None = None
         self._refresh_lock = threading.Lock()
+
+    def _open_lexical(self) -> LexicalIndex:
+        """tantivy is derived: a damaged or missing folder is rebuilt from the rows (replayed from generation 0)."""
+        folder = self.root / "lexical"
+        try:
+            return LexicalIndex(folder, create=True)
+        except (ValueError, OSError):
+            with self.lock.hold(blocking=True):
+                shutil.rmtree(folder, ignore_errors=True)
+                return LexicalIndex(folder, create=True)
 
     @classmethod
     def open(cls, root: str | Path, identity: dict[str, Any], chunking: dict[str, Any], create: bool = False) -> LocalStore:
@@ -59,8 +72,14 @@ class LocalStore:
                 raise IndexMissing(f"the index at {root} is in an older format: {FIX}")
             if not create:
                 raise IndexMissing(f"no index at {root}: {FIX}")
-        rows = Rows(root, create=create)
-        manifest = rows.manifest()
+        try:
+            rows = Rows(root, create=create)
+            manifest = rows.manifest()
+            rows.con().execute("SELECT count(*) FROM documents").fetchone()
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc) or "malformed" in str(exc) or "no such table" in str(exc):
+                raise IndexCorrupt(f"the index at {root} is damaged ({exc}): {FIX}") from exc
+            raise storage_error(exc, root) from exc
         want = {"format": FORMAT, "embedder": identity, "chunking": chunking}
         if manifest is None:
             if not create:
@@ -112,12 +131,15 @@ class LocalStore:
     def refresh(self) -> bool:
         """Serve commits made since the last look, by this or another process (cheap when there are none)."""
         with self._refresh_lock:
-            gen = self.rows.generation()
-            if gen == self.dense.seen and self.lexical.applied() >= gen:
+            gen, applied = self.rows.generation(), self.lexical.applied()
+            if gen == self.dense.seen and applied == self._lex_loaded:
                 return False
-            self._catch_up_lexical(blocking=False)
-            if self.lexical.applied() >= gen:
+            if applied < gen:
+                self._catch_up_lexical(blocking=False)  # a writer died between its commit and tantivy's
+                applied = self.lexical.applied()
+            if applied != self._lex_loaded:
                 self.lexical.reload()
+                self._lex_loaded = applied
             self.dense.catch_up()
             return True
 
@@ -129,9 +151,12 @@ class LocalStore:
         out: dict[int, ChunkRecord] = {}
         for i in range(0, len(ids), 900):
             part = [int(x) for x in ids[i : i + 900]]
+            metas: dict[str, dict[str, str]] = {}
             for cid, doc_id, start, end, vec, text, title, meta in con.execute(_CHUNK_SQL + in_clause(part), part):
+                if doc_id not in metas:
+                    metas[doc_id] = json.loads(meta)
                 out[int(cid)] = ChunkRecord(int(cid), doc_id, start, end, text, title, np.frombuffer(vec, np.float32),
-                                            json.loads(meta))
+                                            metas[doc_id])
         return out
 
     def candidates(self, qvec: np.ndarray | None, query_terms: Sequence[str], k: int,
@@ -164,16 +189,18 @@ class LocalStore:
 
     def sentences(self, chunk_ids: Sequence[int]) -> dict[int, list[SentenceRecord]]:
         out: dict[int, list[SentenceRecord]] = {}
-        if not chunk_ids:
-            return out
         ids = [int(c) for c in chunk_ids]
-        sql = ('SELECT s.ord, s.start, s."end", s.heading, s.vec, substr(d.text, s.start + 1, s."end" - s.start) '
-               "FROM sentences s JOIN documents d ON d.doc_id = s.doc_id WHERE s.doc_id = ? AND s.ord >= ? AND s.ord < ? "
-               "ORDER BY s.ord")
+        if not ids:
+            return out
+        sql = ('SELECT c.id, s.doc_id, s.ord, s.start, s."end", s.heading, s.vec, s.text FROM chunks c JOIN sentences s '
+               f"ON s.doc_id = c.doc_id AND s.ord >= c.s0 AND s.ord < c.s1 WHERE c.id IN {in_clause(ids)} ORDER BY c.id, s.ord")
         with self.rows.snapshot() as con:
-            for cid, doc_id, s0, s1 in con.execute(f"SELECT id, doc_id, s0, s1 FROM chunks WHERE id IN {in_clause(ids)}", ids):
-                out[int(cid)] = [SentenceRecord(doc_id, o, s, e, t, bool(h), np.frombuffer(v, np.float16).astype(np.float32))
-                                 for o, s, e, h, v, t in con.execute(sql, (doc_id, s0, s1))]
+            rows = con.execute(sql, ids).fetchall()
+        if not rows:
+            return out
+        vecs = np.frombuffer(b"".join(r[6] for r in rows), dtype=np.float16).reshape(len(rows), -1).astype(np.float32)
+        for r, v in zip(rows, vecs):
+            out.setdefault(int(r[0]), []).append(SentenceRecord(r[1], r[2], r[3], r[4], r[7], bool(r[5]), v))
         return out
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
@@ -256,7 +283,6 @@ class LocalStore:
 
     def _commit(self, work: Any, point: str) -> int:
         import datetime as dt
-        import sqlite3
 
         with self.writing():
             try:

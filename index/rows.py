@@ -4,9 +4,10 @@ Tables (one write transaction per put/remove, `generation` bumped in each):
     meta(key, value)              "generation", "next_chunk_id", "manifest" (JSON: embedder, chunking, format)
     documents(doc_id, ...)        title, source, origin corpus|upload, metadata/parts JSON, content_hash, text,
                                   fingerprint (size:mtime of the corpus file), gen (last put)
-    chunks(id, doc_id, start, end, s0, s1, gen, terms, vec)   terms: stemmed lexical terms joined by spaces;
-                                  vec: float32 unit vector. Ids come from a counter and are never reused.
-    sentences(doc_id, ord, start, end, heading, vec)          vec: float16
+    chunks(id, doc_id, start, end, s0, s1, gen, terms, text, vec)   terms: stemmed lexical terms joined by
+                                  spaces; text == document text[start:end] (kept, so a read never slices a long
+                                  document); vec: float32 unit vector. Ids come from a counter, never reused.
+    sentences(doc_id, ord, start, end, heading, text, vec)    vec: float16
     changes(gen, doc_id, first_id, end_id)  every put/remove: the chunk-id range it retired (lets derived
                                   indexes - tantivy, FAISS - catch up from any generation by replay)
     vocabulary(word, n)           lower-case surface word -> chunks holding it (spelling correction)
@@ -32,7 +33,7 @@ import numpy as np
 from index.errors import StorageFull, StorageUnavailable
 
 DB_FILE = "citeqa.db"
-FORMAT = 2
+FORMAT = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents(doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL,
@@ -42,11 +43,12 @@ CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, start INTEGER NOT NULL,
   "end" INTEGER NOT NULL, s0 INTEGER NOT NULL, s1 INTEGER NOT NULL, gen INTEGER NOT NULL, terms TEXT NOT NULL,
-  vec BLOB NOT NULL);
+  text TEXT NOT NULL, vec BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE INDEX IF NOT EXISTS chunks_gen ON chunks(gen);
 CREATE TABLE IF NOT EXISTS sentences(doc_id TEXT NOT NULL, ord INTEGER NOT NULL, start INTEGER NOT NULL,
-  "end" INTEGER NOT NULL, heading INTEGER NOT NULL, vec BLOB NOT NULL, PRIMARY KEY(doc_id, ord)) WITHOUT ROWID;
+  "end" INTEGER NOT NULL, heading INTEGER NOT NULL, text TEXT NOT NULL, vec BLOB NOT NULL,
+  PRIMARY KEY(doc_id, ord)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes(gen INTEGER NOT NULL, doc_id TEXT NOT NULL, first_id INTEGER, end_id INTEGER);
 CREATE INDEX IF NOT EXISTS changes_gen ON changes(gen);
 CREATE TABLE IF NOT EXISTS vocabulary(word TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
@@ -86,6 +88,10 @@ class Rows:
                             con.execute(stmt)
                     con.execute("INSERT OR IGNORE INTO meta VALUES('generation', '0')")
                     con.execute("INSERT OR IGNORE INTO meta VALUES('next_chunk_id', '0')")
+            except sqlite3.DatabaseError as exc:
+                if "not a database" in str(exc) or "malformed" in str(exc):
+                    raise
+                raise storage_error(exc, root) from exc
             except (OSError, sqlite3.Error) as exc:
                 raise storage_error(exc, root) from exc
 
@@ -148,12 +154,12 @@ class Rows:
     def retire(self, con: sqlite3.Connection, doc_id: str, gen: int) -> bool:
         """Delete a document's rows, log the chunk ids it frees, take its words off the vocabulary."""
         row = con.execute("SELECT min(id), max(id) FROM chunks WHERE doc_id=?", (doc_id,)).fetchone()
-        text_row = con.execute("SELECT title, text FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        text_row = con.execute("SELECT title FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         if text_row is None:
             return False
         words: Counter[str] = Counter()
-        for start, end in con.execute('SELECT start, "end" FROM chunks WHERE doc_id=?', (doc_id,)):
-            words.update(surface_words(f"{text_row[0]}\n{text_row[1][start:end]}"))
+        for (text,) in con.execute("SELECT text FROM chunks WHERE doc_id=?", (doc_id,)):
+            words.update(surface_words(f"{text_row[0]}\n{text}"))
         con.executemany("UPDATE vocabulary SET n = n - ? WHERE word=?", [(n, w) for w, n in words.items()])
         con.execute("DELETE FROM vocabulary WHERE n <= 0 AND word IN (SELECT value FROM json_each(?))",
                     (json.dumps(list(words)),))
@@ -177,14 +183,14 @@ class Rows:
         )
         cvec = np.ascontiguousarray(prepared.chunk_vectors, dtype=np.float32)
         con.executemany(
-            "INSERT INTO chunks VALUES(?,?,?,?,?,?,?,?,?)",
-            [(next_id + i, doc.doc_id, s, e, s0, s1, gen, " ".join(prepared.chunk_terms[i]), cvec[i].tobytes())
+            "INSERT INTO chunks VALUES(?,?,?,?,?,?,?,?,?,?)",
+            [(next_id + i, doc.doc_id, s, e, s0, s1, gen, " ".join(prepared.chunk_terms[i]), doc.text[s:e], cvec[i].tobytes())
              for i, (s, e, s0, s1) in enumerate(prepared.chunks)],
         )
         svec = np.ascontiguousarray(prepared.sentence_vectors, dtype=np.float16)
         con.executemany(
-            "INSERT INTO sentences VALUES(?,?,?,?,?,?)",
-            [(doc.doc_id, i, s, e, int(h), svec[i].tobytes()) for i, (s, e, h) in enumerate(prepared.sentences)],
+            "INSERT INTO sentences VALUES(?,?,?,?,?,?,?)",
+            [(doc.doc_id, i, s, e, int(h), doc.text[s:e], svec[i].tobytes()) for i, (s, e, h) in enumerate(prepared.sentences)],
         )
         words: Counter[str] = Counter()
         for s, e, _, _ in prepared.chunks:

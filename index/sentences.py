@@ -1,12 +1,14 @@
 """Text -> sentences with exact offsets, inside the indexable blocks of `clean.blocks`.
 
 A sentence never crosses a block boundary; soft line wraps inside a block are read as spaces.
-`heading` marks a block that is one short line without final punctuation ("Bilateral Economic Relations").
+`heading` marks a block that is one short line without final punctuation ("Bilateral Economic Relations");
+a table row ("| 3.1 | 2024-09-15 | 3.9+ |") or a list item ("- Python 3.10 or newer") is never a heading.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -16,6 +18,8 @@ from index.splitter import split_block
 
 # "rules" (index/splitter.py, the default) or "pysbd" (the previous splitter, ~100x slower; kept for comparison)
 SPLITTER = os.environ.get("CITEQA_SPLITTER", "rules")
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+\S")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ def _split_block(flat: str) -> list[tuple[int, int]]:
             at = found
         if at < cursor:
             continue
+        if spans and at == spans[-1][1]:  # no space at the break ("`~/." | "local/share`"): not a sentence end
+            spans[-1] = (spans[-1][0], at + len(sent))
+            cursor = at + len(sent)
+            continue
         spans.append((at, at + len(sent)))
         cursor = at + len(sent)
     if not spans:
@@ -66,7 +74,10 @@ def split(text: str) -> list[Sentence]:
     prev_end = 0
     for block in blocks(text):
         raw = text[block.start : block.end]
-        is_heading = "\n" not in raw and len(raw.split()) <= 12 and not raw.rstrip().endswith(tuple(".!?\"”"))
+        table_row = raw.lstrip().startswith("|") and raw.count("|") >= 3  # "| 3.1 | 2024-09-15 |": a candidate
+        list_item = bool(_LIST_ITEM.match(raw))  # "- Python 3.10 or newer": a candidate even without a full stop
+        is_heading = ("\n" not in raw and len(raw.split()) <= 12 and not raw.rstrip().endswith(tuple(".!?\"”"))
+                      and not table_row and not list_item)
         carry: int | None = None  # start of a punctuation-only piece ("?" bullet) glued to the next sentence
         for s, e in _split_block(raw.replace("\n", " ")):
             if not any(ch.isalnum() for ch in raw[s:e]):

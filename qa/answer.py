@@ -1,11 +1,11 @@
 """Question -> Answer: ranked passages with citations, the single best answer sentence, or an abstention.
 
 `answer(question, store, embedder, top_k)` -> Answer, reading only through the Store: the passages and the
-head's sentences come with the hits (qa/retrieve.py); idf of the question's terms from `store.idf`.
-The answer sentence is chosen among the sentences of
-the top passages by its similarity to the question, how many of the question's key terms it contains, and
-its passage's rank. When the best evidence is below the calibrated threshold, `answer` is None and the
-passages are still returned.
+head's sentences come with the hits (qa/retrieve.py), idf from `store.idf`, the corpus words for spelling from
+`store.vocabulary()`. Misspelled question words are corrected first (qa/spelling.py); the answer sentence and
+its phrase are chosen among the sentences of the top passages (qa/choose.py); `confidence` is the calibrated
+probability that it is right (qa/confidence.py). Below the threshold, `answer` is None and the passages are
+still returned.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from index.embed import Embedder
 from index.errors import BadQuestion
-from index.lexical import terms
 from index.store import SentenceRecord, Store
+from qa import confidence as calibration
+from qa.choose import Choice, ChooseConfig, choose
 from qa.followup import Context, contextualize
+from qa.locate import NOWHERE, places
 from qa.retrieve import Hit, RetrievalConfig, retrieve
+from qa.spelling import Spelling, correct
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
@@ -29,12 +30,11 @@ MAX_TOP_K = 50
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    # Tuned on tests/gold (71 questions; see docs/QUALITY.md for how, and the overfitting caveat).
     depth: int = 5  # sentences of this many top passages compete for the answer
-    w_coverage: float = 0.75  # weight of the idf-weighted share of question terms found in the sentence
-    w_rank: float = 0.1  # bonus for the sentence's passage rank: w_rank / (1 + rank)
-    min_words: int = 4
-    threshold: float = 0.735  # confidence (the chosen sentence's score) below which citeqa abstains
+    choice: ChooseConfig = field(default_factory=ChooseConfig)
+    # confidence (a calibrated probability, qa/confidence.json) below which citeqa abstains; None: the fitted one
+    threshold: float | None = None
+    spelling: bool = True  # correct misspelled question words against the corpus vocabulary
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class AnswerSentence:
     end: int
     score: float
     passage_rank: int
+    span: tuple[int, int] | None = None  # the answer phrase, document offsets inside [start, end)
 
 
 @dataclass(frozen=True)
@@ -71,21 +72,35 @@ class Answer:
     threshold: float
     context: Context
     timings_ms: dict[str, float] = field(default_factory=dict)
+    places: dict[tuple[str, int, int], dict[str, Any]] = field(default_factory=dict)  # qa/locate.py: page, location, ocr
+    spelling: Spelling | None = None
+    features: dict[str, float] = field(default_factory=dict)  # what the confidence model read
+
+    @property
+    def confidence_label(self) -> str:
+        return calibration.label(self.confidence)
 
     def to_dict(self) -> dict[str, Any]:
         a = self.answer
+        span = None
+        if a is not None and a.span is not None:
+            span = {"text": a.text[a.span[0] - a.start : a.span[1] - a.start], "start": a.span[0], "end": a.span[1]}
         return {
             "question": self.question,
             "answer": None
             if a is None
-            else {"text": a.text, "doc_id": a.doc_id, "title": a.title, "start": a.start, "end": a.end, "score": a.score},
+            else {"text": a.text, "doc_id": a.doc_id, "title": a.title, "start": a.start, "end": a.end, "score": a.score,
+                  "span": span, **self.places.get((a.doc_id, a.start, a.end), NOWHERE)},
             "answered": a is not None,
             "confidence": round(self.confidence, 4),
+            "confidence_label": self.confidence_label,
             "threshold": self.threshold,
+            "spelling": None if self.spelling is None else self.spelling.to_dict(),
             "passages": [
                 {
                     **{k: v for k, v in asdict(p).items() if k != "highlight"},
                     "highlight": None if p.highlight is None else {"start": p.highlight[0], "end": p.highlight[1]},
+                    **self.places.get((p.doc_id, p.start, p.end), NOWHERE),
                 }
                 for p in self.passages
             ],
@@ -106,35 +121,12 @@ def validate(question: str, top_k: int) -> str:
     return q
 
 
-def _coverage(weights: dict[str, float], text_terms: set[str]) -> float:
-    """idf-weighted share of the question's terms present: {"quetzal": 5.0, "guatemala": 0.2} and a text with
-    only "guatemala" -> 0.04."""
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in text_terms) / total if total else 0.0
-
-
-def pick_sentence(
-    store: Store, hits: list[Hit], qvec: np.ndarray, query: str, cfg: AnswerConfig
-) -> tuple[SentenceRecord, int, float] | None:
-    """(sentence, passage rank, score) of the best answer sentence, or None when there is no candidate.
-    score = cosine(sentence, question) + w_coverage * coverage(sentence) + w_rank / (1 + passage rank)"""
-    weights = store.idf(set(terms(query, question=True)))
-    top = hits[: cfg.depth]
-    missing = [h.row for h in top if h.sentences is None]
+def candidates(store: Store, hits: list[Hit]) -> list[tuple[int, SentenceRecord]]:
+    """(passage rank, sentence) for every sentence of the given passages, in rank then document order."""
+    missing = [h.row for h in hits if h.sentences is None]
     fetched = store.sentences(missing) if missing else {}
-    best: tuple[SentenceRecord, int, float] | None = None
-    seen: set[tuple[str, int]] = set()
-    for rank, hit in enumerate(top):
-        for s in hit.sentences if hit.sentences is not None else fetched.get(hit.row, []):
-            key = (s.doc_id, s.ord)
-            if key in seen or s.heading or len(s.text.split()) < cfg.min_words or s.vector is None:
-                continue
-            seen.add(key)
-            score = float(s.vector @ qvec) + cfg.w_coverage * _coverage(weights, set(terms(s.text)))
-            score += cfg.w_rank / (1 + rank)
-            if best is None or score > best[2]:
-                best = (s, rank, score)
-    return best
+    return [(rank, s) for rank, h in enumerate(hits)
+            for s in (h.sentences if h.sentences is not None else fetched.get(h.row, []))]
 
 
 def answer(
@@ -149,22 +141,35 @@ def answer(
 ) -> Answer:
     cfg = config or AnswerConfig()
     question = validate(question, top_k)
-    ctx = contextualize(question, history)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    spelling = correct(question, store.vocabulary()) if cfg.spelling else None
+    ctx = contextualize(spelling.searched_for if spelling else question, history)
+    timings["spelling"] = (time.perf_counter() - t0) * 1000
     qvec = embedder.embed_one(ctx.query) if embedder is not None else None
-    timings["embed"] = (time.perf_counter() - t0) * 1000
+    timings["embed"] = (time.perf_counter() - t0) * 1000 - timings["spelling"]
     hits = retrieve(ctx.query, store, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings)
     t1 = time.perf_counter()
     # The answer comes from a returned passage, so its citation always resolves in the response.
     shown = hits[: min(top_k, cfg.depth)]
-    picked = pick_sentence(store, shown, qvec, ctx.focus or ctx.query, cfg) if qvec is not None else None
-    confidence = picked[2] if picked else 0.0
+    picked: Choice | None = None
+    if qvec is not None:
+        titles = {r: h.chunk.title for r, h in enumerate(shown) if h.chunk is not None}
+        picked = choose(ctx.focus or ctx.query, qvec, candidates(store, shown), store.idf, cfg.choice, titles)
+    features: dict[str, float] = {}
+    confidence = 0.0
+    if picked is not None:
+        features = {**picked.features, "top_dense": float(hits[0].scores.get("dense", 0.0)) if hits else 0.0}
+        confidence = calibration.probability(features)
+    threshold = cfg.threshold if cfg.threshold is not None else calibration.threshold()
     sentence = None
-    if picked and confidence >= cfg.threshold:
-        s, rank, score = picked
-        title = next((h.chunk.title for h in shown if h.doc_id == s.doc_id and h.chunk is not None), "")
-        sentence = AnswerSentence(s.text, s.doc_id, title, s.start, s.end, round(score, 6), rank + 1)
+    if picked is not None and confidence >= threshold:
+        # The text comes from the passage that holds it: one sentence, or an antecedent and its sentence verbatim.
+        holder = shown[picked.passage_rank].chunk
+        assert holder is not None and holder.start <= picked.start and picked.end <= holder.end
+        text = holder.text[picked.start - holder.start : picked.end - holder.start]
+        sentence = AnswerSentence(text, picked.doc_id, holder.title, picked.start, picked.end, round(picked.score, 6),
+                                  picked.passage_rank + 1, picked.span)
     passages = []
     for rank, h in enumerate(hits[:top_k], start=1):
         c = h.chunk
@@ -177,4 +182,5 @@ def answer(
         )
     timings["answer"] = (time.perf_counter() - t1) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
-    return Answer(question, sentence, passages, confidence, cfg.threshold, ctx, timings)
+    spans = [(p.doc_id, p.start, p.end) for p in passages] + ([(sentence.doc_id, sentence.start, sentence.end)] if sentence else [])
+    return Answer(question, sentence, passages, confidence, threshold, ctx, timings, places(store, spans), spelling, features)

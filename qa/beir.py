@@ -120,6 +120,10 @@ def cached_index(
     done_flag = root / "COMPLETE"
     if done_flag.is_file():
         return LocalStore.open(root, embedder.identity(), chunking_manifest(params)), False
+    if root.is_dir() and not (root / "citeqa.db").is_file():
+        import shutil
+
+        shutil.rmtree(root)  # a cache folder of an older format: rebuilt
     store = LocalStore.open(root, embedder.identity(), chunking_manifest(params), create=True)
     with store.writing():
         have = set(store.inventory())

@@ -39,7 +39,7 @@ def run_beir_command(args: argparse.Namespace) -> int:
         if bar is None:
             from tqdm import tqdm
 
-            bar = tqdm(total=total, unit="text", desc="embedding corpus", disable=None, file=sys.stderr)
+            bar = tqdm(total=total, unit="doc", desc="indexing corpus", disable=None, file=sys.stderr)
         bar.update(done - bar.n)
 
     store, built = cached_index(ds, embedder, args.cache, progress)

@@ -13,8 +13,25 @@ from typing import Any
 def _settings(args: argparse.Namespace) -> Any:
     from qa.engine import Settings
 
-    return Settings.from_env(corpus=getattr(args, "corpus", None), index=getattr(args, "index", None),
-                             embedder=getattr(args, "embedder", None), store=getattr(args, "store", None))
+    settings = Settings.from_env(corpus=getattr(args, "corpus", None), index=getattr(args, "index", None),
+                                 embedder=getattr(args, "embedder", None), store=getattr(args, "store", None))
+    if settings.index.exists() and not settings.index.is_dir():
+        from index.errors import CiteqaError
+
+        raise CiteqaError(f"the index path {settings.index} is a file, not a folder: pass a folder to --index "
+                          "(or CITEQA_INDEX); it is created if missing")
+    return settings
+
+
+def _no_documents(corpus: Any) -> str:
+    """Why an index came out empty, e.g. 'corpus/ has no .txt, .md, ... files (it holds 2 others: a.docx, b.png)'."""
+    from index.extract import SUFFIXES
+
+    others = sorted(p.name for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() not in SUFFIXES
+                    and not p.name.startswith(".") and p.name != "metadata.json")
+    held = f"it holds {len(others)} other file(s): {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}" \
+        if others else "it is empty"
+    return f"no documents to index: {corpus} has no {', '.join(SUFFIXES)} files ({held}); add some and run `qa index`"
 
 
 class _ProgressBar:
@@ -40,6 +57,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     import time
 
     from index.embed import load_embedder
+    from index.errors import CiteqaError
 
     settings = _settings(args)
     if not settings.corpus.is_dir():
@@ -57,8 +75,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         counts, embedded, warnings = milvus_sync(settings, embedder, spec, bar, force=args.force)
         bar.close()
         _warn(warnings)
+        if not counts["documents"]:
+            raise CiteqaError(_no_documents(settings.corpus))
         print(f"indexed {counts['documents']} documents, {counts['chunks']} passages "
               f"({len(embedded)} documents embedded) into Milvus {spec.redacted()} in {time.perf_counter() - t0:.1f}s")
+        _summary(warnings)
         return 0
     from qa.engine import sync
 
@@ -66,12 +87,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     report = sync(settings, embedder, bar, force=args.force)
     bar.close()
     _warn(report.warnings)
+    if not report.documents:
+        raise CiteqaError(_no_documents(settings.corpus))
     removed = f", {len(report.removed)} removed" if report.removed else ""
     print(
         f"indexed {report.documents} documents, {report.chunks} passages "
         f"({len(report.embedded)} documents embedded, {report.unchanged} unchanged{removed}) "
         f"into {settings.index} in {time.perf_counter() - t0:.1f}s"
     )
+    _summary(report.warnings)
     return 0
 
 
@@ -80,8 +104,40 @@ def _warn(warnings: list[str]) -> None:
         print(f"qa: warning: {w}", file=sys.stderr)
 
 
+def _bold_span(answer: dict[str, Any], tty: bool) -> str:
+    """The answer sentence with its answer phrase in bold (ANSI on a terminal, **...** otherwise)."""
+    text, span = answer["text"], answer.get("span")
+    if span:
+        a, b = span["start"] - answer["start"], span["end"] - answer["start"]
+        on, off = ("\033[1m", "\033[0m") if tty else ("**", "**")
+        text = f"{text[:a]}{on}{text[a:b]}{off}{text[b:]}"
+    return " ".join(text.split())
+
+
+def _summary(warnings: list[str]) -> None:
+    """The closing list of files not indexed and parts left out, so nothing is skipped silently."""
+    skipped = [w.removeprefix("skipped ") for w in warnings if w.startswith("skipped ")]
+    notes = [w for w in warnings if not w.startswith("skipped ") and not w.startswith("previous index")]
+    if skipped:
+        print(f"skipped {len(skipped)} file{'s' if len(skipped) != 1 else ''} (not indexed):")
+        for line in skipped:
+            print(f"  {line}")
+    if notes:
+        print(f"left out of indexed files ({len(notes)}):")
+        for line in notes:
+            print(f"  {line}")
+
+
+def _where(item: dict[str, Any]) -> str:
+    """"p. 3, " / "slide 2, " / "" for the citation line."""
+    return f"{item['location']}, " if item.get("location") else ""
+
+
 def _print_answer(result: dict[str, Any], width: int = 100) -> None:
     a = result["answer"]
+    spelling = result.get("spelling")
+    if spelling:
+        print(f"searched for: {spelling['searched_for']}\n")
     if result["context"]["used"]:
         print(f"(read as: {result['context']['query']})\n")
     if a is None:
@@ -89,22 +145,37 @@ def _print_answer(result: dict[str, Any], width: int = 100) -> None:
     else:
         cite = next((p["rank"] for p in result["passages"] if p["highlight"]), None)
         marker = f" [{cite}]" if cite else ""
-        print(f"Answer: {' '.join(a['text'].split())}{marker}")
-        print(f"        — {a['title']} ({a['doc_id']}, characters {a['start']}–{a['end']})\n")
+        print(f"Answer: {_bold_span(a, sys.stdout.isatty())}{marker}")
+        ocr = ", OCR" if a.get("ocr") else ""
+        print(f"        — {a['title']} ({a['doc_id']}, {_where(a)}characters {a['start']}–{a['end']}{ocr})")
+        print(f"        confidence {result['confidence']:.2f} ({result.get('confidence_label', '')})\n")
     for p in result["passages"]:
-        print(f"[{p['rank']}] {p['title']} ({p['doc_id']}, characters {p['start']}–{p['end']}, score {p['score']:.3f})")
+        print(f"[{p['rank']}] {p['title']} ({p['doc_id']}, {_where(p)}characters {p['start']}–{p['end']}, score {p['score']:.3f})")
         body = " ".join(p["text"].split())
         print(textwrap.indent(textwrap.fill(body, width - 4), "    "))
         print()
 
 
+def _list_documents(docs: list[dict[str, Any]], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(docs, ensure_ascii=False, indent=2))
+        return 0
+    width = max((len(d["doc_id"]) for d in docs), default=0)
+    for d in docs:
+        print(f"{d['doc_id']:<{width}}  {d['title']}")
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
-    from index.errors import BadQuestion
+    from index.errors import BadQuestion, CiteqaError
     from qa.answer import validate
     from qa.engine import open_engine
 
     question = " ".join(args.question)
-    validate(question, args.top_k)  # fail fast, before loading the model
+    if not args.list:
+        if not args.question:
+            raise BadQuestion("no question given: qa ask \"your question\" (or `qa ask --list` for the document ids)")
+        validate(question, args.top_k)  # fail fast, before loading the model
     settings = _settings(args)
     from index.rows import exists
 
@@ -115,6 +186,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
             else f"no index at {settings.index}"
         raise IndexMissing(f"{where}: run `qa index` first")
     engine = open_engine(settings)
+    if not engine.health()["documents"]:
+        raise CiteqaError(f"the index at {settings.index} has no documents: add files to {settings.corpus} "
+                          "and run `qa index`")
+    if args.list:
+        return _list_documents(sorted(engine.list_documents(), key=lambda d: d["doc_id"]), args.json)
     if args.doc:
         from index.errors import DocumentNotFound
 
@@ -136,6 +212,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_GOLD = "tests/gold/questions.jsonl"  # questions about the default corpus only
+
+
+def _gold_for(args: argparse.Namespace, settings: Any) -> Any:
+    """The gold file to run: --gold, or the default set when the corpus is the default one."""
+    from pathlib import Path
+
+    from index.errors import CiteqaError
+
+    if args.gold:
+        return Path(args.gold)
+    if settings.corpus.resolve() != Path("corpus").resolve():
+        raise CiteqaError(f"the default gold questions are about the default corpus, not {settings.corpus}: "
+                          f"give your own with --gold FILE (JSON lines: id, question, doc_id, evidence)")
+    return Path(DEFAULT_GOLD)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.beir:
         from qa.beir_cli import run_beir_command
@@ -143,52 +236,66 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return run_beir_command(args)
     from index.errors import CiteqaError
     from qa.engine import open_engine
-    from qa.evaluate import load_gold, run_gold, summarize
+    from qa.evaluate import eval_report, load_gold, typos_path
 
-    try:
-        gold = load_gold(args.gold)
-    except OSError as exc:
-        raise CiteqaError(f"cannot read the gold set {args.gold}: {exc.strerror}") from exc
     settings = _settings(args)
+    path = _gold_for(args, settings)
+    try:
+        gold = load_gold(path)
+    except OSError as exc:
+        raise CiteqaError(f"cannot read the gold set {path}: {exc.strerror}") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CiteqaError(f"{path} is not a gold set (JSON lines with id, question, doc_id, evidence): {exc}") from exc
     engine = open_engine(settings, build_if_missing=True)
+    known = {d["doc_id"] for d in engine.list_documents()}
+    missing = sorted({q.doc_id for q in gold if q.doc_id and q.doc_id not in known})
+    if missing:
+        raise CiteqaError(f"{path} asks about documents that are not in {settings.corpus}: {', '.join(missing[:5])}")
     if args.mode:
         import dataclasses
 
         engine.retrieval = dataclasses.replace(engine.retrieval, mode=args.mode)
-    results = run_gold(engine, gold)
-    summary = summarize(results)
+    typos = typos_path(path)
+    report, results = eval_report(engine, gold, load_gold(typos) if typos else None)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(report, indent=2))
         return 0
     if args.verbose:
         for r in results:
             status = "abstained" if not r.answered else ("hit" if r.answer_hit else "miss")
-            print(f"{r.q.id:4} rank={r.rank or '-':>2} answer={status:9} conf={r.confidence:.3f}  {r.q.question}")
+            span = f" span={r.span_text!r}" if r.span_text else ""
+            print(f"{r.q.id:4} {r.q.split:4} rank={r.rank or '-':>2} answer={status:9} conf={r.confidence:.3f}{span}  {r.q.question}")
             if r.answer_text:
                 print(f"      -> {' '.join(r.answer_text.split())[:140]}")
         print()
-    s = summary
-    print(f"gold set: {s['answerable']} answerable, {s['followups']} follow-ups, {s['unanswerable']} unanswerable")
-    print(f"Recall@1            {s['recall_at_1']:.3f}")
-    print(f"Recall@5            {s['recall_at_5']:.3f}")
-    print(f"MRR@10              {s['mrr_at_10']:.3f}")
-    print(f"nDCG@10             {s['ndcg_at_10']:.3f}")
-    print(f"answer hit rate     {s['answer_hit_rate']:.3f}")
-    print(f"abstention accuracy {s['abstention_accuracy']:.3f}  (unanswerable abstained {s['unanswerable_abstained']:.3f},"
-          f" answerable answered {s['answerable_answered']:.3f})")
-    if s["followup"]:
-        f = s["followup"]
-        print(
-            f"follow-ups          Recall@1 {f['recall_at_1']:.3f}  Recall@5 {f['recall_at_5']:.3f}"
-            f"  answer hit {f['answer_hit_rate']:.3f}"
-        )
+    _print_report(str(path), report)
     return 0
+
+
+def _print_report(path: str, report: dict[str, Any]) -> None:
+    s = report
+    print(f"gold set {path}: {s['answerable']} answerable, {s['followups']} follow-ups, {s['unanswerable']} unanswerable "
+          f"(dev: odd ids, test: even ids)")
+    halves = [("dev", s["dev"]), ("test", s["test"]), ("all", s)]
+    print(f"{'':28}" + "".join(f"{h:>8}" for h, _ in halves))
+    rows = [("Recall@1", "recall_at_1"), ("Recall@5", "recall_at_5"), ("MRR@10", "mrr_at_10"), ("nDCG@10", "ndcg_at_10"),
+            ("answer hit rate", "answer_hit_rate"), ("span exact match (typed)", "span_exact_match"),
+            ("unanswerable abstained", "unanswerable_abstained"), ("answerable answered", "answerable_answered"),
+            ("abstention accuracy", "abstention_accuracy")]
+    for label, key in rows:
+        na = key == "span_exact_match" and not s["typed"]  # no typed question lists its phrase
+        print(f"{label:28}" + "".join(f"{'–':>8}" if na else f"{h[key]:8.3f}" for _, h in halves))
+    if s["followup"]:
+        print(f"{'follow-ups Recall@5':28}" + "".join(f"{h['followup'].get('recall_at_5', 0.0):8.3f}" for _, h in halves))
+    if s.get("typos"):
+        print(f"{'misspelled Recall@5':28}" + "".join(f"{s['typos'][h]['recall_at_5']:8.3f}" for h, _ in halves))
+        print(f"{'misspelled answer hit':28}" + "".join(f"{s['typos'][h]['answer_hit_rate']:8.3f}" for h, _ in halves))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
-    return serve(_settings(args), host=args.host, port=args.port, log_level=args.log_level)
+    return serve(_settings(args), host=args.host, port=args.port, log_level=args.log_level, create_key=args.create_key)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -210,8 +317,9 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("ask", help="answer a question with cited passages")
     common(sp)
-    sp.add_argument("question", nargs="+", help="the question")
-    sp.add_argument("--json", action="store_true", help="print the answer JSON")
+    sp.add_argument("question", nargs="*", help="the question")
+    sp.add_argument("--list", action="store_true", help="list the indexed documents (id and title) and exit")
+    sp.add_argument("--json", action="store_true", help="print the answer JSON (with --list: the documents)")
     sp.add_argument("-k", "--top-k", type=int, default=5, help="passages to return (1-50, default 5)")
     sp.add_argument("--doc", action="append", help="only search this document id (repeatable)")
     sp.add_argument("--history", action="append", help="an earlier question of the conversation (repeatable, oldest first)")
@@ -219,7 +327,8 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("eval", help="retrieval and answer metrics on the gold set, or on a BEIR dataset")
     common(sp)
-    sp.add_argument("--gold", default="tests/gold/questions.jsonl", help="gold questions (JSON lines)")
+    sp.add_argument("--gold", help="gold questions (JSON lines) about the --corpus documents (default: the project's "
+                    "questions, for the default corpus only); a typos.jsonl beside it is evaluated too")
     sp.add_argument("--beir", metavar="DIR", help="evaluate a dataset in BEIR layout instead")
     sp.add_argument("--mode", choices=["dense", "lexical", "hybrid", "full"], help="retrieval pipeline (ablation)")
     sp.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -233,6 +342,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--log-level", default="info")
+    sp.add_argument("--create-key", action="store_true", help="without CITEQA_API_KEY: enable writes with a key kept "
+                    "in the index folder, made and printed on the first start (what `make run` does)")
     sp.set_defaults(func=cmd_serve)
     return p
 
@@ -255,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a path that is a file, unreadable, full disk...: one line, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"qa: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -24,10 +24,18 @@ from typing import Any
 from index import faults
 from index.build import chunking_manifest, prepare, split_document
 from index.chunk import ChunkParams
-from index.documents import Document, doc_id_for, make_document, read_metadata
+from index.documents import Document, Skipped, corpus_files, doc_id_for, make_document, read_metadata
 from index.embed import Embedder, load_embedder
-from index.errors import CorpusNotFound, DocumentNotFound, DocumentTooLarge, DuplicateDocument, IndexMismatch, UnsupportedType
-from index.extract import SUFFIXES
+from index.errors import (
+    BadDocument,
+    CorpusNotFound,
+    DocumentNotFound,
+    DocumentTooLarge,
+    DuplicateDocument,
+    IndexMismatch,
+    UnsupportedType,
+)
+from index.formats import format_for
 from index.rows import fsync_dir, storage_error
 from index.store import Store
 from qa.answer import Answer, AnswerConfig, answer
@@ -85,6 +93,7 @@ class Engine:
     answering: AnswerConfig = field(default_factory=AnswerConfig)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _looked: float = 0.0
+    _skipped: dict[tuple[str, int, int], Skipped] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None,
@@ -131,6 +140,40 @@ class Engine:
             if not page or len(out) >= total:
                 return out
 
+    def original(self, doc_id: str) -> Path:
+        """The file a document was read from: `<index>/uploads/` for an upload, else the corpus folder.
+        DocumentNotFound when the file is gone."""
+        doc = self.document(doc_id)
+        state = self.store.state(doc_id)
+        folder = self.uploads if state is not None and state.origin == "upload" else self.settings.corpus
+        path = folder / doc.source
+        if not path.is_file():
+            raise DocumentNotFound(f"the original file of {doc_id!r} ({doc.source}) is no longer in {folder}")
+        return path
+
+    def skipped(self) -> list[Skipped]:
+        """Files in the corpus folder that are not indexed (nor deleted through citeqa), each with the reason;
+        a file is re-read only when it changes."""
+        if not self.settings.corpus.is_dir():
+            return []
+        self.fresh()
+        done = self.store.sources("corpus") | self.store.exclusions()
+        waiting = [p for p in corpus_files(self.settings.corpus) if p.name not in done]
+        if not waiting:
+            return []
+        taken = {st.doc_id: st.source for st in self.store.inventory().values()}
+        out = []
+        for path in waiting:
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # removed meanwhile
+            key = (path.name, st.st_mtime_ns, st.st_size)
+            if key not in self._skipped:
+                self._skipped[key] = _why_not_indexed(path, taken)
+            out.append(self._skipped[key])
+        return out
+
     def document(self, doc_id: str) -> Document:
         self.fresh()
         return self.store.document(doc_id)
@@ -150,8 +193,7 @@ class Engine:
         """Store one uploaded file and index it. -> (document, True). Text already indexed raises
         DuplicateDocument naming the existing doc_id (the API answers 409)."""
         suffix = Path(filename).suffix.lower()
-        if suffix not in SUFFIXES:
-            raise UnsupportedType(f"unsupported file type {suffix or '(none)'!r}: citeqa reads {', '.join(SUFFIXES)}")
+        format_for(suffix)  # UnsupportedType naming the types citeqa reads (HTTP 415)
         base = doc_id_for(filename)
         doc = make_document(data, f"{base}{suffix}", {"title": title} if title else None, doc_id=base)
         self._refuse_duplicate(doc)
@@ -232,6 +274,19 @@ def _durable_write(path: Path, data: bytes, root: Path) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise storage_error(exc, root) from exc
+
+
+def _why_not_indexed(path: Path, taken: dict[str, str]) -> Skipped:
+    try:
+        doc = make_document(path.read_bytes(), path.name)
+    except (BadDocument, UnsupportedType) as exc:
+        return Skipped(path.name, str(exc))
+    except OSError as exc:
+        return Skipped(path.name, f"could not read the file: {exc.strerror or exc}")
+    other = taken.get(doc.doc_id)
+    if other is not None:
+        return Skipped(path.name, f"its id {doc.doc_id!r} is taken by {other}")
+    return Skipped(path.name, "readable, not indexed yet: run `qa index` (or restart `qa serve`)")
 
 
 def open_engine(settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None) -> Any:

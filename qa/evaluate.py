@@ -2,11 +2,16 @@
 
 A passage is relevant when it comes from the gold document and contains the evidence phrase (whitespace
 collapsed). The answer sentence hits when it lies in the gold document and covers at least half of the
-evidence phrase's span. Abstention is right when citeqa answers exactly the answerable questions.
+evidence phrase's span. Abstention is right when citeqa answers exactly the answerable questions. A typed
+question may list the answer phrases it accepts (`"span": ["$62 million"]`): the answer's phrase must equal one
+(whitespace collapsed, case and surrounding quotes/backticks ignored).
+
+Every gold set splits in two by the number ending the id: odd -> "dev" (tune), even -> "test" (report only).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -27,10 +32,22 @@ class GoldQuestion:
     doc_id: str | None
     evidence: str | None
     history: tuple[str, ...] = ()
+    spans: tuple[str, ...] = ()  # accepted answer phrases, for typed questions
 
     @property
     def answerable(self) -> bool:
         return self.doc_id is not None
+
+    @property
+    def split(self) -> str:
+        return split_of(self.id)
+
+
+def split_of(qid: str) -> str:
+    """"a07" -> "dev", "u12" -> "test": the parity of the trailing number (a stable hash without one)."""
+    m = re.search(r"(\d+)$", qid)
+    n = int(m.group(1)) if m else int(hashlib.sha256(qid.encode()).hexdigest(), 16)
+    return "dev" if n % 2 == 1 else "test"
 
 
 @dataclass
@@ -43,6 +60,8 @@ class GoldResult:
     confidence: float
     rank: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    span_text: str | None = None
+    span_hit: bool | None = None  # None: the question lists no accepted phrase
 
 
 def load_gold(path: str | Path = DEFAULT_GOLD) -> list[GoldQuestion]:
@@ -50,7 +69,9 @@ def load_gold(path: str | Path = DEFAULT_GOLD) -> list[GoldQuestion]:
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
             r = json.loads(line)
-            out.append(GoldQuestion(r["id"], r["question"], r.get("doc_id"), r.get("evidence"), tuple(r.get("history") or ())))
+            spans = r.get("span") or ()
+            out.append(GoldQuestion(r["id"], r["question"], r.get("doc_id"), r.get("evidence"), tuple(r.get("history") or ()),
+                                    (spans,) if isinstance(spans, str) else tuple(spans)))
     return out
 
 
@@ -73,7 +94,18 @@ def judge(q: GoldQuestion, result: Answer, doc_texts: dict[str, str]) -> GoldRes
         overlap = min(a.end, span[1]) - max(a.start, span[0])
         hit = overlap >= 0.5 * (span[1] - span[0])
     rank = ranked.index("EVIDENCE") + 1 if "EVIDENCE" in ranked else None
-    return GoldResult(q, ranked, a is not None, hit, a.text if a else None, result.confidence, rank)
+    span_text = None
+    if a is not None and a.span is not None:
+        span_text = a.text[a.span[0] - a.start : a.span[1] - a.start]
+    span_hit = None
+    if q.spans:
+        span_hit = hit and span_text is not None and _norm(span_text) in {_norm(x) for x in q.spans}
+    return GoldResult(q, ranked, a is not None, hit, a.text if a else None, result.confidence, rank,
+                      {"features": dict(result.features)}, span_text, span_hit)
+
+
+def _norm(phrase: str) -> str:
+    return " ".join(phrase.split()).strip("`'\"“”‘’ .,;:").lower()
 
 
 def run_gold(engine: Engine, gold: list[GoldQuestion], k: int = 10) -> list[GoldResult]:
@@ -98,6 +130,7 @@ def summarize(results: list[GoldResult]) -> dict[str, Any]:
         }
 
     answerable = single + follow
+    typed = [r for r in results if r.span_hit is not None]
     return {
         "questions": len(results),
         "answerable": len(single),
@@ -108,4 +141,32 @@ def summarize(results: list[GoldResult]) -> dict[str, Any]:
         "abstention_accuracy": mean([1.0 if r.answered == r.q.answerable else 0.0 for r in results]),
         "unanswerable_abstained": mean([0.0 if r.answered else 1.0 for r in unans]),
         "answerable_answered": mean([1.0 if r.answered else 0.0 for r in answerable]),
+        "typed": len(typed),
+        "span_exact_match": mean([1.0 if r.span_hit else 0.0 for r in typed]),
     }
+
+
+def summarize_splits(results: list[GoldResult]) -> dict[str, Any]:
+    """{"all": summary, "dev": summary of the dev half, "test": summary of the test half}."""
+    return {"all": summarize(results), **{h: summarize([r for r in results if r.q.split == h]) for h in ("dev", "test")}}
+
+
+def typos_path(gold: str | Path) -> Path | None:
+    """tests/gold2/questions.jsonl -> tests/gold2/typos.jsonl when it exists (misspelled variants)."""
+    p = Path(gold).with_name("typos.jsonl")
+    return p if p.exists() and p != Path(gold) else None
+
+
+def eval_report(engine: Engine, gold: list[GoldQuestion], typos: list[GoldQuestion] | None = None
+                ) -> tuple[dict[str, Any], list[GoldResult]]:
+    """The summary of every question (top level, as before), plus "dev" and "test" halves and, with misspelled
+    variants, "typos": {"all", "dev", "test"} summaries of those and of the same questions spelled right."""
+    results = run_gold(engine, gold)
+    split = summarize_splits(results)
+    report: dict[str, Any] = {**split["all"], "dev": split["dev"], "test": split["test"]}
+    if typos:
+        typo_results = summarize_splits(run_gold(engine, typos))
+        ids = {q.id for q in typos}
+        spelled = summarize_splits([r for r in results if r.q.id in ids])
+        report["typos"] = {h: {**typo_results[h], "spelled_recall_at_5": spelled[h]["recall_at_5"]} for h in typo_results}
+    return report, results

@@ -315,6 +315,17 @@ class MilvusEngine:
         h = found[0]
         return Document(doc_id, h["title"], text, h["source"], dict(h.get("metadata") or {}))
 
+    def original(self, doc_id: str) -> Path:
+        """The corpus file a document was read from; uploads to Milvus keep no file (DocumentNotFound)."""
+        doc = self.document(doc_id)
+        path = Path(self.settings.corpus) / doc.source
+        if not path.is_file():
+            raise DocumentNotFound(f"the original file of {doc_id!r} is not kept by this store")
+        return path
+
+    def skipped(self) -> list[Any]:
+        return []  # the Milvus sync reports unreadable files as `qa index` warnings
+
     def health(self) -> dict[str, Any]:
         m = self.store.manifest or {}
         return {"status": "ok", "documents": self.store.count("documents", "part == 0"),

@@ -19,9 +19,9 @@ from typing import Any
 from index import faults
 from index.build import prepare
 from index.chunk import ChunkParams
-from index.documents import Document, corpus_files, make_document, read_metadata
+from index.documents import Document, corpus_files, make_document, make_document_noting, read_metadata
 from index.embed import Embedder
-from index.errors import BadDocument, CorpusNotFound, IndexMismatch, IndexMissing
+from index.errors import BadDocument, CorpusNotFound, IndexCorrupt, IndexMismatch, IndexMissing, UnsupportedType
 from index.store import Store
 
 BATCH = 32  # documents per commit
@@ -52,7 +52,7 @@ def _open(settings: Any, embedder: Embedder, force: bool, warnings: list[str]) -
     if not force:
         try:
             return open_local_store(settings, embedder, create=True), False
-        except (IndexMismatch, IndexMissing) as exc:
+        except (IndexMismatch, IndexMissing, IndexCorrupt) as exc:
             warnings.append(f"previous index not reused: {exc}")
     for name in ("citeqa.db", "citeqa.db-wal", "citeqa.db-shm", "CURRENT"):
         (root / name).unlink(missing_ok=True)
@@ -99,10 +99,11 @@ def sync_folder(settings: Any, embedder: Embedder, progress: Callable[[int, int]
         fps: list[str] = []
         for path, fp in todo[i : i + batch]:
             try:
-                doc = make_document(path.read_bytes(), path.name, metadata.get(path.name))
-            except (BadDocument, OSError) as exc:
+                doc, notes = make_document_noting(path.read_bytes(), path.name, metadata.get(path.name))
+            except (BadDocument, UnsupportedType, OSError) as exc:  # reported, never skipped silently
                 report.warnings.append(f"skipped {path.name}: {exc}")
                 continue
+            report.warnings += [f"{path.name}: {note}" for note in notes]  # e.g. a scanned page without OCR
             owner = claimed.get(doc.doc_id) or (taken.get(doc.doc_id) if taken.get(doc.doc_id) != path.name else None)
             if owner and owner != path.name:
                 report.warnings.append(f"skipped {path.name}: its id {doc.doc_id!r} is taken by {owner}")
@@ -152,7 +153,7 @@ def _readd_uploads(settings: Any, embedder: Embedder, store: Store, report: Sync
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         try:
             doc = make_document(path.read_bytes(), path.name)
-        except (BadDocument, OSError) as exc:
+        except (BadDocument, UnsupportedType, OSError) as exc:
             report.warnings.append(f"skipped upload {path.name}: {exc}")
             continue
         store.put(prepare([doc], embedder, ChunkParams(), "upload"))

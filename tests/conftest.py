@@ -4,6 +4,7 @@
     fake_embedder          deterministic hashed bag-of-words vectors, for fast plumbing tests
     default_corpus         a temporary copy of corpus/ (tests may add and delete files)
     default_engine         an Engine over that copy, index built once per session (read-only use)
+    gold2_engine           an Engine over tests/gold2/corpus (the second gold set's documents), built once
     private_engine(e, dir) an Engine over private copies of e's corpus and built index (nothing re-embedded)
 """
 
@@ -76,6 +77,16 @@ def default_engine(default_corpus_session: Path, tmp_path_factory: pytest.TempPa
     from qa.engine import Engine, Settings
 
     settings = Settings(corpus=default_corpus_session, index=tmp_path_factory.mktemp("index") / ".citeqa")
+    return Engine.open(settings, build_if_missing=True, embedder=real_embedder)
+
+
+@pytest.fixture(scope="session")
+def gold2_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder):
+    from qa.engine import Engine, Settings
+
+    corpus = tmp_path_factory.mktemp("gold2") / "corpus"
+    shutil.copytree(ROOT / "tests/gold2/corpus", corpus)
+    settings = Settings(corpus=corpus, index=tmp_path_factory.mktemp("gold2-index") / ".citeqa")
     return Engine.open(settings, build_if_missing=True, embedder=real_embedder)
 
 

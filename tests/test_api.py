@@ -31,6 +31,8 @@ OBSERVATORY = (
     "The director of the Quetzal Observatory is the physicist Lucia Ixchel Perez.\n"
 )
 
+SEEN = OBSERVATORY.replace("# ", "", 1).strip()  # the rendered Markdown: the text citations index
+
 
 def make_pdf(lines: list[str]) -> bytes:
     """A minimal one-page PDF with these lines of Helvetica text (ASCII, no parentheses)."""
@@ -99,7 +101,8 @@ def assert_citations_resolve(client: TestClient, body: dict[str, Any]) -> None:
 # ---- ask ------------------------------------------------------------------------------------------------------
 
 def test_ask_answers_with_the_core_answer_json(client: TestClient, engine: Engine) -> None:
-    q = "Which free trade pact binds Washington and Guatemala?"
+    # The contract, on a question the answer step is sure of; answer quality is measured by the gold sets.
+    q = "Which free trade agreement are the United States and Guatemala parties to?"
     r = client.post("/v1/ask", json={"question": q})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
@@ -111,6 +114,21 @@ def test_ask_answers_with_the_core_answer_json(client: TestClient, engine: Engin
     assert "CAFTA-DR" in " ".join(p["text"] for p in body["passages"])
     assert [p["rank"] for p in body["passages"]] == [1, 2, 3, 4, 5]
     assert_citations_resolve(client, body)
+
+
+def test_ask_gives_the_phrase_a_calibrated_confidence_and_the_spelling(client: TestClient) -> None:
+    body = client.post("/v1/ask", json={"question": "By how much did Guatemala agree to increase deportation flights?"}).json()
+    a = body["answer"]
+    assert a is not None and a["span"]["text"] == "40%"
+    assert a["start"] <= a["span"]["start"] < a["span"]["end"] <= a["end"]
+    assert a["text"][a["span"]["start"] - a["start"] : a["span"]["end"] - a["start"]] == "40%"
+    assert 0.0 <= body["confidence"] <= 1.0 and body["confidence_label"] == "likely"
+    assert body["spelling"] is None
+    typo = client.post("/v1/ask", json={"question": "Wat is the Safe Thrid Contry Agrement?"}).json()
+    assert typo["spelling"]["searched_for"] == "what is the Safe third country agreement?"
+    assert {c["word"] for c in typo["spelling"]["corrections"]} == {"Wat", "Thrid", "Contry", "Agrement"}
+    assert typo["answered"] is True and "Safe Third Country" in typo["answer"]["text"]
+    assert_citations_resolve(client, typo)
 
 
 def test_ask_top_k_and_doc_ids_restrict_the_passages(client: TestClient, engine: Engine) -> None:
@@ -183,7 +201,8 @@ def test_get_document_gives_the_text_that_offsets_index(client: TestClient, engi
     body = client.get("/v1/documents/us-strategy-for-central-america").json()
     doc = engine.document("us-strategy-for-central-america")
     assert body == {"doc_id": doc.doc_id, "title": "U.S. Strategy for Central America", "source": doc.source,
-                    "metadata": dict(doc.metadata), "characters": len(doc.text), "text": doc.text}
+                    "metadata": dict(doc.metadata), "characters": len(doc.text), "text": doc.text,
+                    "type": "txt", "pages": []}
 
 
 def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestClient, engine: Engine) -> None:
@@ -198,7 +217,7 @@ def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestCl
     assert r.status_code == 201, r.text
     new = r.json()
     assert new == {"doc_id": "quetzal-observatory", "title": "Quetzal Observatory fact sheet",
-                   "source": "quetzal-observatory.md", "characters": len(OBSERVATORY), "created": True}
+                   "source": "quetzal-observatory.md", "characters": len(SEEN), "created": True}
     assert r.headers["location"] == "/v1/documents/quetzal-observatory"
     assert (uploads / "quetzal-observatory.md").read_bytes() == OBSERVATORY.encode()
     assert not (corpus / "quetzal-observatory.md").exists()
@@ -206,7 +225,7 @@ def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestCl
     assert listed["count"] == listed["total"] == 6
     mine = next(d for d in listed["documents"] if d["doc_id"] == "quetzal-observatory")
     assert mine["title"] == "Quetzal Observatory fact sheet" and mine["origin"] == "upload" and mine["type"] == "md"
-    assert client.get("/v1/documents/quetzal-observatory").json()["text"] == OBSERVATORY
+    assert client.get("/v1/documents/quetzal-observatory").json()["text"] == SEEN  # Markdown as a reader sees it
 
     after = client.post("/v1/ask", json=question).json()
     assert after["answer"]["doc_id"] == "quetzal-observatory"

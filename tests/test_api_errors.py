@@ -141,13 +141,14 @@ def test_writes_are_401_without_the_right_key(client: TestClient, engine: Engine
 @pytest.mark.parametrize("name, data, status, says", [
     ("tool.exe", b"MZ\x90\x00", 415, ".exe"),
     ("README", b"plain words", 415, "(none)"),
-    ("notes.docx", b"PK\x03\x04", 415, ".docx"),
-    ("latin1.txt", "Caf\u00e9 con leche".encode("latin-1"), 422, "UTF-8"),
+    ("notes.key", b"PK\x03\x04", 415, ".docx"),  # the message names the types citeqa reads
+    ("notes.docx", b"PK\x03\x04", 422, "Word"),
+    ("controls.txt", bytes(range(1, 32)) * 40, 422, "binary"),
     ("nul.md", b"text\x00with a NUL byte", 422, "binary"),
     ("blank.txt", b" \n\n \t\n", 422, "no text"),
     ("broken.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog", 422, "PDF"),
     ("not-a.pdf", b"<html>hello</html>", 422, "PDF"),
-], ids=["exe", "no-suffix", "docx", "latin1", "nul", "blank", "broken-pdf", "html-as-pdf"])
+], ids=["exe", "no-suffix", "key", "broken-docx", "binary", "nul", "blank", "broken-pdf", "html-as-pdf"])
 def test_bad_uploads_change_nothing(client: TestClient, engine: Engine, name: str, data: bytes, status: int,
                                     says: str) -> None:
     before = snapshot(engine)

@@ -45,6 +45,7 @@ def test_help_lists_the_commands() -> None:
         (("ask", "What is CAFTA-DR?", "--index", "/nonexistent/idx"), ("no index", "qa index")),
         (("index", "--corpus", "/nonexistent/corpus", "--index", "/tmp/unused-idx"), ("corpus folder not found",)),
         (("eval", "--gold", "/nonexistent/gold.jsonl"), ("gold set",)),
+        (("eval", "--corpus", "tests/gold2/corpus", "--index", "/tmp/unused-idx"), ("default corpus", "--gold FILE")),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(args: tuple[str, ...], words: tuple[str, ...]) -> None:

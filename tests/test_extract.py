@@ -70,10 +70,11 @@ def test_pdf_text_is_extracted() -> None:
     ("data", "name", "error", "words"),
     [
         (b"%PDF-1.4\nthis is not really a pdf", "broken.pdf", BadDocument, "PDF"),
-        (b"\xff\xfe\xfa\xfb bytes", "binary.txt", BadDocument, "UTF-8"),
+        (bytes(range(1, 32)) * 40, "binary.txt", BadDocument, "binary"),
         (b"text with a \x00 nul", "nul.txt", BadDocument, "binary"),
         (b"   \n\n  ", "empty.txt", BadDocument, "no text"),
-        (b"PK\x03\x04", "report.docx", UnsupportedType, ".docx"),
+        (b"PK\x03\x04", "report.docx", BadDocument, "Word"),
+        (b"MZ\x90\x00", "setup.exe", UnsupportedType, ".docx"),  # the message names what citeqa reads
     ],
 )
 def test_bad_files_raise_clear_errors(data: bytes, name: str, error: type[Exception], words: str) -> None:
@@ -87,14 +88,15 @@ def test_corpus_picks_up_dropped_files_and_skips_unreadable(tmp_path: Path) -> N
     (tmp_path / "b.md").write_text("# Beta\n\nBeta body.")
     (tmp_path / "c.html").write_text("<p>Gamma page.</p>")
     (tmp_path / "d.pdf").write_bytes(tiny_pdf(["Delta pdf text."]))
-    (tmp_path / "e.txt").write_bytes(b"\xff\xfe bad")
-    (tmp_path / "notes.docx").write_bytes(b"ignored")
+    (tmp_path / "e.txt").write_bytes(b"\x01\x02\x03\x04\x05\x06 bad" * 10)
+    (tmp_path / "notes.docx").write_bytes(b"not a zip")
     (tmp_path / "metadata.json").write_text('{"a.txt": {"title": "Alpha Title", "date": "2024-01-02"}, "_about": "x"}')
     docs, warnings = read_corpus(tmp_path)
     assert [d.doc_id for d in docs] == ["a", "b", "c", "d"]
     assert docs[0].title == "Alpha Title" and docs[0].metadata == {"date": "2024-01-02"}
     assert docs[1].title == "Beta"
-    assert len(warnings) == 1 and "e.txt" in warnings[0]
+    assert len(warnings) == 2 and "e.txt" in warnings[0] and "binary" in warnings[0]
+    assert "notes.docx" in warnings[1] and "Word" in warnings[1]
 
 
 def test_missing_corpus_folder(tmp_path: Path) -> None:

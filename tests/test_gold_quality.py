@@ -1,47 +1,75 @@
-"""Quality floors on the project's gold set (tests/gold, 71 questions) with the real model and the default corpus.
+"""Quality floors on the TEST halves (even ids) of both gold sets, with the real model: tests/gold (the default
+corpus, 71 questions) and tests/gold2 (five documents of other kinds: a PDF report, an interview transcript, a
+README with lists and a version table, a news page, a speech; 89 questions). Nothing here was tuned: weights and
+the confidence model were fitted on the dev halves (odd ids; bench/calibrate.py).
 
-Floors sit a little below what the default pipeline measured when they were set (docs/QUALITY.md):
-Recall@5 0.957, answer hit 0.745, abstention accuracy 0.944 (8 of 11 unanswerable questions abstained,
-59 of 60 answerable ones answered). A change that costs more than a question or two fails here.
+Floors sit one or two questions below what the test halves measured when they were set (docs/QUALITY.md):
+    gold  test: Recall@5 0.957 (22/23), MRR@10 0.789, answer hit 0.609, unanswerable abstained 0.8 (4/5),
+                answerable answered 0.828 (24/29), misspelled Recall@5 0.913
+    gold2 test: Recall@1 0.968 (30/31), Recall@5 1.0, answer hit 0.871 (27/31), span exact match 0.889 (24/27
+                typed), unanswerable abstained 0.583 (7/12), answerable answered 0.968 (30/31), misspelled Recall@5 1.0
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
-from qa.evaluate import load_gold, run_gold, summarize
+from qa.evaluate import eval_report, load_gold, run_gold, summarize
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def summary(default_engine) -> dict:
-    return summarize(run_gold(default_engine, load_gold()))
+def gold(default_engine) -> dict:
+    return eval_report(default_engine, load_gold(ROOT / "tests/gold/questions.jsonl"),
+                       load_gold(ROOT / "tests/gold/typos.jsonl"))[0]
 
 
-def test_the_evidence_passage_is_in_the_top_five(summary: dict) -> None:
-    assert summary["recall_at_5"] >= 0.91
-    assert summary["mrr_at_10"] >= 0.78
+@pytest.fixture(scope="module")
+def gold2(gold2_engine) -> dict:
+    return eval_report(gold2_engine, load_gold(ROOT / "tests/gold2/questions.jsonl"),
+                       load_gold(ROOT / "tests/gold2/typos.jsonl"))[0]
 
 
-def test_the_answer_sentence_covers_the_evidence(summary: dict) -> None:
-    assert summary["answer_hit_rate"] >= 0.70
+def test_the_evidence_passage_is_in_the_top_five(gold: dict, gold2: dict) -> None:
+    assert gold["test"]["recall_at_5"] >= 0.91
+    assert gold["test"]["mrr_at_10"] >= 0.74
+    assert gold2["test"]["recall_at_5"] >= 0.96
+    assert gold2["test"]["recall_at_1"] >= 0.9
 
 
-def test_abstention_separates_answerable_from_unanswerable(summary: dict) -> None:
-    assert summary["abstention_accuracy"] >= 0.9
-    assert summary["unanswerable_abstained"] >= 0.6
-    assert summary["answerable_answered"] >= 0.9
+def test_the_answer_sentence_covers_the_evidence(gold: dict, gold2: dict) -> None:
+    assert gold["test"]["answer_hit_rate"] >= 0.52
+    assert gold2["test"]["answer_hit_rate"] >= 0.8
 
 
-def test_follow_ups_find_their_passage(summary: dict) -> None:
-    assert summary["followup"]["recall_at_5"] >= 0.84  # 13 follow-ups: 12 found (onnx-int8), 13 (torch)
+def test_typed_questions_get_the_exact_phrase(gold2: dict) -> None:
+    assert gold2["test"]["typed"] >= 20
+    assert gold2["test"]["span_exact_match"] >= 0.81
 
 
-def test_the_full_pipeline_is_not_worse_than_dense_only(default_engine, summary: dict) -> None:
+def test_abstention_separates_answerable_from_unanswerable(gold: dict, gold2: dict) -> None:
+    assert gold["test"]["unanswerable_abstained"] >= 0.6
+    assert gold["test"]["answerable_answered"] >= 0.75
+    assert gold2["test"]["unanswerable_abstained"] >= 0.5
+    assert gold2["test"]["answerable_answered"] >= 0.93
+
+
+def test_misspelled_questions_find_their_passage(gold: dict, gold2: dict) -> None:
+    assert gold["typos"]["test"]["recall_at_5"] >= 0.86
+    assert gold2["typos"]["test"]["recall_at_5"] >= 0.96
+
+
+def test_follow_ups_find_their_passage(gold: dict) -> None:
+    assert gold["followup"]["recall_at_5"] >= 0.84  # 13 follow-ups: 12 found (onnx-int8), 13 (torch)
+
+
+def test_the_full_pipeline_is_not_worse_than_dense_only(default_engine, gold: dict) -> None:
     dense = dataclasses.replace(default_engine, retrieval=dataclasses.replace(default_engine.retrieval, mode="dense"))
-    d = summarize(run_gold(dense, load_gold()))
-    assert summary["recall_at_5"] >= d["recall_at_5"]
-    assert summary["mrr_at_10"] >= d["mrr_at_10"] - 0.02
+    d = summarize(run_gold(dense, load_gold(ROOT / "tests/gold/questions.jsonl")))
+    assert gold["recall_at_5"] >= d["recall_at_5"]
+    assert gold["mrr_at_10"] >= d["mrr_at_10"] - 0.02

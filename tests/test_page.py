@@ -1,35 +1,21 @@
-"""The chat page end to end: headless Debian Chromium (driven by Playwright, which never downloads a browser here)
-against a real `qa serve` subprocess on 127.0.0.1, over a temporary copy of the default corpus.
+"""The chat page end to end: headless Debian Chromium against a real `qa serve` subprocess on 127.0.0.1, over a
+temporary copy of the default corpus, under the page's Content-Security-Policy (see tests/browser_kit.py).
 
-Without /usr/bin/chromium (or $CITEQA_CHROMIUM) these tests skip, except under CI=true, where they fail. Screenshots of the
-conversation go to test-output/ in the repository root (git-ignored): page-conversation.png (laptop width)
-and page-phone.png (390 px wide).
+Screenshots of the conversation go to test-output/ in the repository root (git-ignored): page-conversation.png
+(laptop width) and page-phone.png (390 px wide).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+from tests import browser_kit
+from tests.browser_kit import API_KEY, OUTPUT, check_clean, drop_files, enter_key, get_json, open_page, strict_context
+from tests.browser_kit import ask as _ask
+from tests.browser_kit import squash as _squash
 
-ROOT = Path(__file__).resolve().parent.parent
-OUTPUT = ROOT / "test-output"
-CHROMIUM = Path(os.environ.get("CITEQA_CHROMIUM", "/usr/bin/chromium"))  # Debian's; override only to test the skip
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-API_KEY = "page-test-key"
-STARTUP_S = 240  # model load plus a first index build of the default corpus on a slow 2-core machine
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+chromium, server, browser, page = browser_kit.chromium, browser_kit.server, browser_kit.browser, browser_kit.page  # shared fixtures
 
 XSS_DOC = """Zebra marmalade protocol
 
@@ -39,107 +25,20 @@ The zebra marmalade protocol was drafted by the quality team in 2026 to check th
 """
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split())
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not CHROMIUM.is_file():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return CHROMIUM
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (127.0.0.1 only)
-        return json.loads(response.read())
-
-
-@pytest.fixture(scope="module")
-def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `qa serve` on a free port; yields its base URL."""
-    work = tmp_path_factory.mktemp("page")
-    shutil.copytree(ROOT / "corpus", work / "corpus")
-    port = _free_port()
-    log = (work / "serve.log").open("wb")
-    env = {**os.environ, "CITEQA_API_KEY": API_KEY}
-    cmd = [sys.executable, "-m", "qa.cli", "serve", "--corpus", str(work / "corpus"), "--index",
-           str(work / ".citeqa"), "--port", str(port), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"qa serve exited with {proc.returncode}:\n{(work / 'serve.log').read_text()[-3000:]}")
-            try:
-                if _get_json(f"{base}/health"):
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"qa serve did not answer /health within {STARTUP_S} s")
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(chromium), headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def page(browser, server):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.set_default_timeout(60_000)
-    pg.goto(f"{server}/")
-    pg.wait_for_selector("#doc-list .doc-button")
-    yield pg
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
-
-
-def _ask(pg, question: str, turn: int):  # type: ignore[no-untyped-def]
-    pg.fill("#question", question)
-    pg.press("#question", "Enter")
-    pg.wait_for_selector(f"#turn-{turn} .cards")
-    return pg.locator(f"#turn-{turn}")
-
-
 def test_empty_page_lists_documents_and_examples(page, server) -> None:  # type: ignore[no-untyped-def]
-    docs = _get_json(f"{server}/v1/documents")
+    docs = get_json(f"{server}/v1/documents")
     docs = docs["documents"] if isinstance(docs, dict) else docs
     titles = page.locator("#doc-list .doc-title").all_text_contents()
     assert sorted(titles) == sorted(d["title"] for d in docs)
     assert page.locator("#doc-list").get_by_text("2025-04-22").count() == 1  # the one document with a date
-    assert page.locator("#examples .example").count() >= 3
+    # example questions come from the server, each made from a heading of its own document, never hard-coded
+    page.wait_for_selector("#examples .example")
+    examples = get_json(f"{server}/v1/examples")["examples"]
+    assert page.locator("#examples .example").all_text_contents() == [e["question"] for e in examples]
+    assert len(examples) >= 3
+    for e in examples:
+        assert e["heading"] in e["question"]
+        assert e["heading"] in _squash(get_json(f"{server}/v1/documents/{e['doc_id']}")["text"])
     assert page.get_by_label("Your question").is_visible()
     # Shift+Enter is a new line, not a send
     page.fill("#question", "first line")
@@ -169,7 +68,7 @@ def test_answer_citation_source_view_and_follow_up(page, server) -> None:  # typ
         """async () => (await (await fetch('/v1/ask', {method: 'POST', headers: {'Content-Type': 'application/json'},
              body: JSON.stringify({question: 'What is the Safe Third Country Agreement?', top_k: 5})})).json())""")
     passage = next(p for p in result["passages"] if p["rank"] == rank)
-    doc = _get_json(f"{server}/v1/documents/{passage['doc_id']}")
+    doc = get_json(f"{server}/v1/documents/{passage['doc_id']}")
     assert page.locator("#source-title").inner_text() == doc["title"]
     marked = "".join(page.locator("#source-text mark").all_text_contents())
     assert _squash(marked) == _squash(doc["text"][passage["start"]:passage["end"]])
@@ -188,7 +87,7 @@ def test_answer_citation_source_view_and_follow_up(page, server) -> None:  # typ
     assert "suspended in 2021" in _squash(turn2.locator(".answer-text").inner_text())
     assert turn2.locator(".card.cited", has_text="suspended in 2021").count() >= 1
     turn2.locator(".answer-text button.cite").first.click()
-    page.wait_for_function("document.querySelector('#source-text mark.answer')?.textContent.includes('2021')")
+    page.locator("#source-text mark.answer", has_text="2021").first.wait_for()  # (no wait_for_function: CSP forbids eval)
     assert "suspended in 2021" in _squash("".join(page.locator("#source-text mark.answer").all_text_contents()))
 
     OUTPUT.mkdir(exist_ok=True)
@@ -211,10 +110,8 @@ def test_abstention_and_errors_are_shown_in_place(page) -> None:  # type: ignore
 
 
 def test_phone_width_opens_source_as_a_sheet(browser, server) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    pg.goto(f"{server}/")
+    context = strict_context(browser, server, viewport={"width": 390, "height": 844})
+    pg, errors = open_page(context, server)
     pg.wait_for_selector("#doc-list .doc-button", state="attached")
     assert pg.locator("#panel").is_hidden()  # the documents panel is a sheet on phones
     turn = _ask(pg, "By how much did Guatemala agree to increase deportation flights?", 1)
@@ -228,22 +125,31 @@ def test_phone_width_opens_source_as_a_sheet(browser, server) -> None:  # type: 
     assert pg.locator("#panel").is_visible()
     pg.keyboard.press("Escape")
     assert pg.locator("#panel").is_hidden()
+    # the documents sheet (list, filter boxes, delete buttons, drop zone) fits the width too
+    pg.click("#show-docs")
+    assert pg.locator("#library").is_visible() and pg.locator("#drop-zone").count() == 1
+    box = pg.locator(".doc-item").first.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert pg.evaluate("document.querySelector('#library').scrollWidth") <= 390
+    pg.screenshot(path=str(OUTPUT / "page-phone-documents.png"))
+    check_clean(pg, errors)
     context.close()
 
 
 def test_uploaded_markup_is_shown_as_text_and_never_runs(page) -> None:  # type: ignore[no-untyped-def]
-    page.click("#upload summary")
-    payload = {"name": "zebra-marmalade.txt", "mimeType": "text/plain", "buffer": XSS_DOC.encode("utf-8")}
-    page.set_input_files("#upload-file", payload)
-    page.click("#upload-form button[type=submit]")  # no key: the server refuses, the page says so in place
-    page.wait_for_selector("#upload-status.error")
-    assert "Upload failed" in page.inner_text("#upload-status")
+    page.evaluate("sessionStorage.clear()")
+    payload = ("zebra-marmalade.txt", "text/plain", XSS_DOC.encode("utf-8"))
+    drop_files(page, "#drop-zone", [payload])  # the page asks for the key; a wrong one is refused on the file's line
+    enter_key(page, "not-the-key")
+    line = page.locator(".upload-line", has_text="zebra-marmalade.txt")
+    page.wait_for_selector(".upload-line.failed")
+    assert "API key was not accepted" in line.inner_text()
+    assert page.evaluate("sessionStorage.length") == 0  # the wrong key is forgotten
 
-    page.set_input_files("#upload-file", payload)
-    page.fill("#upload-key", API_KEY)
-    page.click("#upload-form button[type=submit]")
+    drop_files(page, "#drop-zone", [payload])
+    enter_key(page, API_KEY, by_enter=True)
     page.wait_for_selector("#source-title:has-text('Zebra marmalade')", timeout=120_000)  # opens once indexed
-    assert "Added" in page.locator("#upload-status").text_content()
+    assert "indexed as" in page.locator(".upload-line", has_text="zebra-marmalade.txt").inner_text()
     assert page.locator("#doc-list .doc-title", has_text="Zebra marmalade").count() == 1
     shown = page.locator("#source-text").inner_text()
     assert "<script>window.__xss=1</script>" in shown

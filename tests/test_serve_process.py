@@ -105,8 +105,8 @@ def test_qa_serve_builds_answers_uploads_restarts_and_deletes(tmp_path: Path,
     t0 = time.perf_counter()
     with qa_serve(tmp_path, port, log) as proc:
         health = wait_healthy(proc, base, log)
-        first = httpx.post(f"{base}/v1/ask", json={"question": "Which free trade pact binds Washington and "
-                                                               "Guatemala?"}, timeout=60)
+        first = httpx.post(f"{base}/v1/ask", json={"question": "Which free trade agreement are the United "
+                                                               "States and Guatemala parties to?"}, timeout=60)
         first_answer_s = time.perf_counter() - t0
         assert first.status_code == 200
         assert first.json()["answer"]["doc_id"] == "us-guatemala-relations-state-dept"

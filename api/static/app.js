@@ -1,161 +1,19 @@
-// citeqa chat page: plain JavaScript, no build step, no third-party code.
-// Safety rule: document text only ever reaches the page through text nodes (append(string), textContent);
-// nothing here assigns innerHTML. Highlights are made by cutting the text at character offsets and wrapping
-// the pieces in <mark> elements.
-"use strict";
+// citeqa chat page: plain JavaScript modules, no build step, no third-party code, nothing inline (the page works
+// under `script-src 'self'; style-src 'self'`). Text reaches the page only through text nodes (see render.js).
+import { $, el, squash, appendMarked, citeRanges, renderDocument } from "./render.js";
+import { api } from "./http.js";
+import { library, docType, initLibrary } from "./library.js";
 
 const HISTORY_TURNS = 4; // earlier questions sent with each question (oldest first)
 const TOP_K = 5;
 
-// Example questions for the default corpus; each is shown only when its document is in the corpus.
-const EXAMPLES = [
-  ["What is the Safe Third Country Agreement?", "zamani-guatemala-foreign-policy"],
-  ["By how much did Guatemala agree to increase deportation flights?", "rubio-arevalo-meeting-feb-2025"],
-  ["What does the US import from Guatemala?", "us-guatemala-relations-state-dept"],
-  ["What new military command did Arévalo create to fight transnational crime?", "landau-arevalo-migration-drug-trafficking"],
-  ["What is CICIG?", "us-strategy-for-central-america"],
-];
+const state = { history: [], turns: 0, busy: false, texts: new Map(), opener: null, sourceRequests: 0 };
 
-const state = { history: [], turns: 0, busy: false, docs: [], texts: new Map(), opener: null, sourceRequests: 0 };
-const $ = (id) => document.getElementById(id);
-
-// el("p", {class: "x"}, "text", child) -> element; strings become text nodes.
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) node.append(child);
-  return node;
-}
-
-// ---- HTTP --------------------------------------------------------------------------------------------------
-
-function errorText(status, body) {
-  const detail = body && body.detail;
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) return detail.map((d) => (d && d.msg) || JSON.stringify(d)).join("; ");
-  if (detail) return JSON.stringify(detail);
-  return `the server answered with status ${status}`;
-}
-
-async function api(path, options = {}) {
-  let response;
-  try {
-    response = await fetch(path, options);
-  } catch (err) {
-    throw new Error("the server could not be reached. Is `qa serve` still running?");
-  }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch (err) {
-    body = null;
-  }
-  if (!response.ok) throw new Error(errorText(response.status, body));
-  return body;
-}
-
-// ---- text with highlights ----------------------------------------------------------------------------------
-
-// Pieces of text[0:len] cut at every range boundary: [{from, to, classes}], offsets relative to `base`.
-function cut(text, base, ranges) {
-  const points = new Set([0, text.length]);
-  for (const r of ranges) {
-    for (const p of [r.start - base, r.end - base]) if (p > 0 && p < text.length) points.add(p);
-  }
-  const sorted = [...points].sort((a, b) => a - b);
-  const pieces = [];
-  for (let i = 0; i + 1 < sorted.length; i++) {
-    const from = sorted[i], to = sorted[i + 1];
-    const classes = ranges.filter((r) => r.start - base <= from && to <= r.end - base).map((r) => r.cls);
-    pieces.push({ from, to, classes });
-  }
-  return pieces;
-}
-
-// Append `shown` (text of the same length as the original) to `parent`, marking the ranges.
-// The innermost range wins the class: an answer sentence inside a passage is marked "answer".
-function appendMarked(parent, shown, base, ranges, squash = false) {
-  const marks = [];
-  for (const piece of cut(shown, base, ranges)) {
-    let text = shown.slice(piece.from, piece.to);
-    if (squash) text = text.replace(/\s+/g, " ");
-    if (!piece.classes.length) {
-      parent.append(text);
-      continue;
-    }
-    const mark = el("mark", { class: piece.classes[piece.classes.length - 1] }, text);
-    parent.append(mark);
-    marks.push(mark);
-  }
-  return marks;
-}
-
-// Many plain-text documents are hard-wrapped at ~80 columns. Replace those soft line breaks by spaces (same
-// length, so offsets still hold) and keep real ones: blank lines, short lines, list items.
-function unwrap(text) {
-  const lines = text.split("\n");
-  const lengths = lines.map((l) => l.length).filter((n) => n > 0).sort((a, b) => a - b);
-  if (lengths.length < 8) return text;
-  const width = lengths[Math.floor(lengths.length * 0.9)];
-  const long = lengths.filter((n) => n >= width * 0.6).length;
-  if (width > 110 || long / lengths.length < 0.6) return text;
-  const out = [];
-  lines.forEach((line, i) => {
-    out.push(line);
-    if (i === lines.length - 1) return;
-    const next = lines[i + 1];
-    const carriesOn = !/[.!?:;"”)\]]\s*$/.test(line) && /^\s*[a-z]/.test(next); // "The\nbilateral"
-    const soft = (line.length >= width * 0.6 || carriesOn) && next.trim() !== "" && !/^\s*([-•*–]|\d+[.)])\s/.test(next);
-    out.push(soft ? " " : "\n");
-  });
-  return out.join("");
-}
-
-// ---- documents panel ---------------------------------------------------------------------------------------
-
-function docDate(meta) {
-  return (meta && typeof meta.date === "string" && meta.date) || null;
-}
+// ---- documents panel and source view -----------------------------------------------------------------------
 
 function setPanelOpen(open) {
   document.body.classList.toggle("panel-open", open);
   $("show-docs").setAttribute("aria-expanded", String(open));
-}
-
-async function loadDocuments() {
-  try {
-    const body = await api("/v1/documents");
-    state.docs = Array.isArray(body) ? body : (body && body.documents) || [];
-  } catch (err) {
-    $("doc-count").textContent = `The list of documents could not be loaded: ${err.message}`;
-    return;
-  }
-  const n = state.docs.length;
-  $("doc-count").textContent = n ? `${n} document${n === 1 ? "" : "s"} in the corpus. Select one to read it.`
-    : "The corpus is empty. Add a document below.";
-  $("doc-list").replaceChildren(...state.docs.map((d) => {
-    const date = docDate(d.metadata);
-    const meta = [date, typeof d.characters === "number" ? `${d.characters.toLocaleString("en")} characters` : null];
-    return el("li", {},
-      el("button", { type: "button", class: "doc-button", "data-doc-id": d.doc_id,
-        onclick: (e) => openSource(d.doc_id, null, e.currentTarget) },
-      el("span", { class: "doc-title" }, d.title || d.doc_id),
-      el("span", { class: "doc-meta" }, meta.filter(Boolean).join(" · "))));
-  }));
-  renderExamples();
-}
-
-function renderExamples() {
-  const ids = new Set(state.docs.map((d) => d.doc_id));
-  const shown = EXAMPLES.filter(([, id]) => ids.has(id)).map(([q]) => q);
-  $("examples").replaceChildren(...shown.map((q) =>
-    el("li", {}, el("button", { type: "button", class: "example", onclick: () => submitQuestion(q) }, q))));
-  $("examples-title").hidden = shown.length === 0;
 }
 
 async function documentText(docId) {
@@ -163,8 +21,34 @@ async function documentText(docId) {
   return state.texts.get(docId);
 }
 
-// Show a document in the source view; `cite` = {start, end, highlight} marks a passage and answer sentence.
-async function openSource(docId, cite, opener) {
+const fileUrl = (docId, page) => `/v1/documents/${encodeURIComponent(docId)}/file${page ? `#page=${page}` : ""}`;
+
+// Is this citation's document a PDF? From the list's `type`, else from the page label ("p. 3", "pp. 3–4").
+function isPdf(c) {
+  const type = docType(c.doc_id);
+  if (type) return type === "pdf";
+  return typeof c.location === "string" && /^pp?\. /.test(c.location);
+}
+
+// Where a citation points: the answer sentence's page when the cited passage holds it (a passage may span
+// pp. 1–3 while its answer is on p. 2), else the passage's first page. focus = {doc_id, span, page, location}.
+function place(c, focus) {
+  if (c && c.highlight && focus && focus.doc_id === c.doc_id && typeof focus.page === "number") {
+    return { page: focus.page, location: focus.location || `p. ${focus.page}` };
+  }
+  return c && typeof c.page === "number" ? { page: c.page, location: c.location || `p. ${c.page}` } : { page: null, location: c && c.location };
+}
+
+function pdfLink(c, focus) {
+  const at = place(c, focus);
+  if (at.page === null || !isPdf(c)) return null;
+  return el("a", { class: "link pdf-link", href: fileUrl(c.doc_id, at.page), target: "_blank", rel: "noopener",
+    "data-page": at.page }, `Open the PDF at ${at.location}`);
+}
+
+// Show a document in the source view; `cite` = {start, end, highlight, location, page} marks a passage,
+// its answer sentence and, from `focus` (the answer: {doc_id, span, page, location}), the answer phrase.
+async function openSource(docId, cite, opener, focus = null) {
   const request = ++state.sourceRequests; // a later click wins over a slower earlier fetch
   state.opener = opener || null;
   $("library").hidden = true;
@@ -174,6 +58,7 @@ async function openSource(docId, cite, opener) {
   $("source-title").textContent = "Loading…";
   $("source-meta").textContent = "";
   $("source-legend").hidden = true;
+  $("source-actions").replaceChildren();
   text.replaceChildren();
   let doc;
   try {
@@ -186,16 +71,19 @@ async function openSource(docId, cite, opener) {
   }
   if (request !== state.sourceRequests) return;
   $("source-title").textContent = doc.title || doc.doc_id;
-  const date = docDate(doc.metadata);
-  const where = cite ? `characters ${cite.start.toLocaleString("en")}–${cite.end.toLocaleString("en")}` : null;
-  $("source-meta").textContent = [doc.doc_id, date, where].filter(Boolean).join(" · ");
-  const ranges = [];
-  if (cite) {
-    ranges.push({ start: cite.start, end: cite.end, cls: "passage" });
-    if (cite.highlight) ranges.push({ start: cite.highlight.start, end: cite.highlight.end, cls: "answer" });
+  const date = doc.metadata && typeof doc.metadata.date === "string" ? doc.metadata.date : null;
+  const at = place(cite, focus);
+  const where = cite ? at.location || `characters ${cite.start.toLocaleString("en")}–${cite.end.toLocaleString("en")}` : null;
+  $("source-meta").textContent = [doc.doc_id, typeof doc.type === "string" ? doc.type.toUpperCase() : null, date, where]
+    .filter(Boolean).join(" · ");
+  if (doc.type === "pdf") {
+    $("source-actions").append(el("a", { class: "link pdf-link", href: fileUrl(doc.doc_id, at.page), target: "_blank",
+      rel: "noopener", "data-page": at.page }, at.page ? `Open the PDF at ${at.location}` : "Open the original PDF"));
   }
   $("source-legend").hidden = !cite;
-  const marks = appendMarked(text, unwrap(doc.text || ""), 0, ranges);
+  const span = focus && focus.doc_id === docId ? focus.span : null;
+  $("legend-span").hidden = !span;
+  const marks = renderDocument(text, doc, citeRanges(cite, span));
   $("source-title").focus({ preventScroll: true });
   if (marks.length) {
     // the passage's first line near the top; further down if that would leave the answer sentence below
@@ -221,15 +109,50 @@ function closePanel() {
   if (state.opener && document.contains(state.opener)) state.opener.focus();
 }
 
+// ---- filter and examples -----------------------------------------------------------------------------------
+
+function renderFilter() {
+  const ids = [...library.filter];
+  const note = $("filter-note");
+  note.hidden = ids.length === 0;
+  if (!ids.length) return;
+  const titles = ids.map((id) => (library.docs.find((d) => d.doc_id === id) || {}).title || id);
+  $("filter-text").textContent = `Searching only ${ids.length === 1 ? "“" + titles[0] + "”" : `${ids.length} documents: ${titles.map((t) => `“${t}”`).join(", ")}`}`;
+}
+
+function clearFilter() {
+  library.filter.clear();
+  for (const box of document.querySelectorAll(".doc-pick")) box.checked = false;
+  renderFilter();
+}
+
+// GET /v1/examples -> {"examples": [{"question", "doc_id", "heading"}]}: drawn by the server from the corpus's
+// own headings; none shown when there are none (or the server has no such route).
+async function loadExamples() {
+  let examples = [];
+  try {
+    const body = await api("/v1/examples");
+    examples = (body && Array.isArray(body.examples) ? body.examples : []).filter((e) => e && typeof e.question === "string");
+  } catch (err) {
+    examples = [];
+  }
+  $("examples").replaceChildren(...examples.map((e) =>
+    el("li", {}, el("button", { type: "button", class: "example", onclick: () => submitQuestion(e.question) }, e.question))));
+  $("examples-title").hidden = examples.length === 0;
+}
+
 // ---- conversation ------------------------------------------------------------------------------------------
 
-function citeButton(turnId, passage, label) {
+function citeButton(passage, label, focus) {
+  const where = passage.location ? `, ${passage.location}` : "";
   return el("button", {
     type: "button", class: "cite", "data-rank": passage.rank,
-    "aria-label": `Source ${passage.rank}: ${passage.title}, open in the document`,
-    onclick: (e) => openSource(passage.doc_id, passage, e.currentTarget),
+    "aria-label": `Source ${passage.rank}: ${passage.title}${where}, open in the document`,
+    onclick: (e) => openSource(passage.doc_id, passage, e.currentTarget, focus),
   }, label);
 }
+
+const ocrBadge = (on) => (on ? el("span", { class: "badge ocr-badge", title: "This text was read by OCR from a scanned page and may hold recognition errors" }, "OCR text") : null);
 
 function renderContext(ctx) {
   if (!ctx || !ctx.used) return null;
@@ -239,41 +162,65 @@ function renderContext(ctx) {
     added ? "; searched with " : ".", added ? el("q", {}, added) : null, added ? " added." : null);
 }
 
-function renderPassage(turnId, p) {
+function renderSpelling(spelling) {
+  if (!spelling || typeof spelling.searched_for !== "string") return null;
+  return el("p", { class: "spelling-note" }, "Searched for: ", el("q", {}, spelling.searched_for));
+}
+
+const CONFIDENCE = { likely: "likely right", uncertain: "uncertain", unlikely: "unlikely to be right" };
+
+function renderConfidence(result) {
+  if (typeof result.confidence !== "number") return null;
+  const number = result.confidence.toFixed(2);
+  const label = CONFIDENCE[result.confidence_label];
+  return el("p", { class: `confidence${label ? ` confidence-${result.confidence_label}` : ""}` },
+    label ? ["This answer is ", el("strong", {}, label), ` (confidence ${number})`] : `Confidence ${number}`);
+}
+
+function renderPassage(turnId, p, focus) {
   const body = el("p", { class: "card-text" });
-  const ranges = p.highlight ? [{ start: p.highlight.start, end: p.highlight.end, cls: "answer" }] : [];
-  appendMarked(body, p.text, p.start, ranges, true);
-  const meta = [p.date, typeof p.score === "number" ? `score ${p.score.toFixed(2)}` : null].filter(Boolean);
-  const card = el("li", { class: p.highlight ? "card cited" : "card", id: `t${turnId}-p${p.rank}` },
+  const span = focus && focus.doc_id === p.doc_id ? focus.span : null;
+  const inside = span && span.start >= p.start && span.end <= p.end ? span : null;
+  const ranges = p.highlight ? [{ start: p.highlight.start, end: p.highlight.end, kind: "answer" }] : [];
+  if (inside) ranges.push({ start: inside.start, end: inside.end, kind: "span" });
+  appendMarked(body, p.text, p.start, ranges);
+  const meta = [p.location, p.date, typeof p.score === "number" ? `score ${p.score.toFixed(2)}` : null].filter(Boolean);
+  return el("li", { class: p.highlight ? "card cited" : "card", id: `t${turnId}-p${p.rank}` },
     el("div", { class: "card-head" },
-      citeButton(turnId, p, String(p.rank)),
+      citeButton(p, String(p.rank), focus),
       el("span", { class: "card-title" }, p.title || p.doc_id),
+      ocrBadge(p.ocr),
       el("span", { class: "card-meta" }, meta.join(" · "))),
     body,
     el("div", { class: "card-actions" },
-      el("button", { type: "button", class: "link", onclick: (e) => openSource(p.doc_id, p, e.currentTarget) },
-        "Show in the document")));
-  return card;
+      el("button", { type: "button", class: "link", onclick: (e) => openSource(p.doc_id, p, e.currentTarget, focus) },
+        "Show in the document"),
+      pdfLink(p, focus)));
 }
 
 function renderAnswer(turnId, result) {
-  const parts = [renderContext(result.context)];
+  const parts = [renderContext(result.context), renderSpelling(result.spelling)];
   const passages = result.passages || [];
-  if (result.answer) {
+  const answer = result.answer;
+  const span = answer && answer.span && typeof answer.span.start === "number" ? answer.span : null;
+  const focus = answer ? { doc_id: answer.doc_id, span, page: answer.page, location: answer.location } : null;
+  if (answer) {
     const cited = passages.filter((p) => p.highlight);
-    const quote = el("blockquote", { class: "answer-text" }, result.answer.text.replace(/\s+/g, " ").trim());
-    const marks = cited.length ? cited : [{ ...result.answer, rank: "↗", highlight: result.answer }];
-    quote.append(" ", ...marks.map((p) => citeButton(turnId, p, `[${p.rank}]`)));
-    parts.push(el("p", { class: "answer-label" }, "From ", el("cite", {}, result.answer.title)), quote);
+    const quote = el("blockquote", { class: "answer-text" });
+    appendMarked(quote, answer.text, answer.start, span ? [{ ...span, kind: "span" }] : []);
+    const marks = cited.length ? cited : [{ ...answer, rank: "↗", highlight: answer }];
+    quote.append(" ", ...marks.map((p) => citeButton(p, `[${p.rank}]`, focus)));
+    parts.push(el("p", { class: "answer-label" }, "From ", el("cite", {}, answer.title),
+      answer.location ? `, ${answer.location}` : null, " ", ocrBadge(answer.ocr)), quote, renderConfidence(result), pdfLink(answer, null));
   } else {
     parts.push(el("p", { class: "no-answer" }, "The documents don't answer this question.",
       passages.length ? "" : " No passage came close."));
   }
   if (passages.length) {
-    parts.push(el("h3", { class: "small-heading" }, result.answer ? "Sources" : "Closest passages"));
-    parts.push(el("ol", { class: "cards" }, passages.map((p) => renderPassage(turnId, p))));
+    parts.push(el("h3", { class: "small-heading" }, answer ? "Sources" : "Closest passages"));
+    parts.push(el("ol", { class: "cards" }, passages.map((p) => renderPassage(turnId, p, focus))));
   }
-  return parts;
+  return parts.filter(Boolean);
 }
 
 async function submitQuestion(raw) {
@@ -293,16 +240,17 @@ async function submitQuestion(raw) {
   $("announce").textContent = "Searching the documents…";
   turn.scrollIntoView({ block: "start" });
   const history = state.history.slice(-HISTORY_TURNS);
+  const docIds = library.filter.size ? [...library.filter] : null;
   try {
     const result = await api("/v1/ask", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ question, top_k: TOP_K, doc_ids: null, history: history.length ? history : null }),
+      body: JSON.stringify({ question, top_k: TOP_K, doc_ids: docIds, history: history.length ? history : null }),
     });
-    answerBox.replaceChildren(...renderAnswer(turnId, result).filter(Boolean));
+    answerBox.replaceChildren(...renderAnswer(turnId, result));
     state.history.push(question);
     $("announce").textContent = result.answer
-      ? `Answer from ${result.answer.title}: ${result.answer.text.replace(/\s+/g, " ")}`
+      ? `Answer from ${result.answer.title}: ${squash(result.answer.text)}`
       : `The documents don't answer this question. ${(result.passages || []).length} closest passages are listed.`;
   } catch (err) {
     answerBox.replaceChildren(el("p", { class: "error", role: "alert" }, `Could not answer: ${err.message}`));
@@ -324,45 +272,12 @@ function newConversation() {
   $("question").focus();
 }
 
-// ---- upload ------------------------------------------------------------------------------------------------
-
-async function upload(event) {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const status = $("upload-status");
-  const file = $("upload-file").files[0];
-  if (!file) {
-    status.className = "status error";
-    status.textContent = "Choose a file first.";
-    return;
-  }
-  const data = new FormData();
-  data.append("file", file);
-  const title = $("upload-title").value.trim();
-  if (title) data.append("title", title);
-  const key = $("upload-key").value.trim();
-  const headers = key ? { Authorization: `Bearer ${key}` } : {};
-  status.className = "status";
-  status.textContent = `Uploading and indexing ${file.name}…`;
-  try {
-    const doc = await api("/v1/documents", { method: "POST", body: data, headers });
-    status.textContent = `Added “${doc.title || doc.doc_id}”.`;
-    form.reset();
-    state.texts.delete(doc.doc_id);
-    await loadDocuments();
-    openSource(doc.doc_id, null, null);
-  } catch (err) {
-    status.className = "status error";
-    status.textContent = `Upload failed: ${err.message}`;
-  }
-}
-
 // ---- wiring ------------------------------------------------------------------------------------------------
 
 function init() {
   const box = $("question");
   const grow = () => {
-    box.style.height = "auto";
+    box.style.height = "auto"; // CSSOM, allowed under style-src 'self'
     box.style.height = `${Math.min(box.scrollHeight, 200)}px`;
   };
   box.addEventListener("input", grow);
@@ -386,12 +301,20 @@ function init() {
     setPanelOpen(!document.body.classList.contains("panel-open"));
   });
   $("source-back").addEventListener("click", showLibrary);
+  $("clear-filter").addEventListener("click", clearFilter);
   for (const b of document.querySelectorAll("[data-close-panel]")) b.addEventListener("click", closePanel);
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && document.body.classList.contains("panel-open")) closePanel();
+    if (e.key === "Escape" && document.body.classList.contains("panel-open") && !$("key-dialog").open) closePanel();
   });
-  $("upload-form").addEventListener("submit", upload);
-  loadDocuments();
+  initLibrary({
+    open: (docId, opener) => openSource(docId, null, opener),
+    changed: renderFilter,
+    deleted: (docId) => {
+      state.texts.delete(docId);
+      if (!$("source").hidden) showLibrary();
+    },
+  });
+  loadExamples();
 }
 
-document.addEventListener("DOMContentLoaded", init);
+init(); // modules run after the document is parsed

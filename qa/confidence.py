@@ -1,0 +1,52 @@
+"""Answer features -> the probability that the answer is right, and that probability in words.
+
+    probability({"cos": 0.62, "coverage": 0.8, "typed": 1, "type_found": 1, ...}) -> 0.87
+    label(0.87) -> "likely"
+
+A logistic model over a few features of the chosen sentence, fitted by `bench/calibrate.py` on the dev halves
+of both gold sets (label: the answer sentence covers the gold evidence; an unanswerable question's answer is
+always wrong) and stored in `qa/confidence.json` with the threshold chosen on the same dev halves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+MODEL_FILE = Path(__file__).with_name("confidence.json")
+# Chosen on the dev halves by two-fold cross-validation (lowest Brier score among the sets that include the
+# typed-phrase evidence); see bench/calibrate.py and docs/QUALITY.md.
+FEATURES = ("cos", "coverage", "margin", "typed_missing")
+LIKELY, UNLIKELY = 0.6, 0.3  # "likely" at or above 0.6; "unlikely" below 0.3; "uncertain" between
+
+
+def vector(features: dict[str, float]) -> list[float]:
+    """The model's inputs, in FEATURES order, from the features `choose` reports (cos, coverage, margin, typed,
+    type_found, passage_coverage, unseen, ...): the sentence's cosine with the question, its idf-weighted coverage
+    of the question's terms, its lead over the runner-up sentence, and 1 when the question is typed (when, how
+    much, who, ...) but no phrase of that kind was found among the candidate sentences."""
+    derived = {**features, "typed_missing": features.get("typed", 0.0) * (1.0 - features.get("type_found", 0.0))}
+    return [float(derived.get(name, 0.0)) for name in FEATURES]
+
+
+@lru_cache(maxsize=1)
+def model() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    return loaded
+
+
+def probability(features: dict[str, float], params: dict[str, Any] | None = None) -> float:
+    p = params or model()
+    z = p["intercept"] + sum(w * x for w, x in zip(p["weights"], vector(features)))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def threshold() -> float:
+    return float(model()["threshold"])
+
+
+def label(prob: float) -> str:
+    return "likely" if prob >= LIKELY else ("uncertain" if prob >= UNLIKELY else "unlikely")
