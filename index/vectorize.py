@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -169,17 +169,21 @@ def _from_sentences(
         for d in batch:
             title_run = next(it) if texts[at] else None
             at += 1
-            sums = []
+            sums = np.zeros((len(d.sentences) + 1, dim), np.float64)  # prefix sums of the runs' token states
+            counts = np.zeros(len(d.sentences) + 1, np.int64)
             for k in range(len(d.sentences)):
                 vec, states, _ = next(it)
                 sent_vecs[row + k] = vec
-                sums.append((states.sum(axis=0), len(states)))
+                sums[k + 1] = sums[k] + states.sum(axis=0)
+                counts[k + 1] = counts[k] + len(states)
                 at += 1
-            t_sum, t_n = (title_run[1].sum(axis=0), len(title_run[1])) if title_run is not None else (np.zeros(dim, np.float32), 0)
+            t_sum, t_n = (title_run[1].sum(axis=0), len(title_run[1])) if title_run is not None else (np.zeros(dim), 0)
+            starts = [s for s, _, _ in d.sentences]
+            ends = [e for _, e, _ in d.sentences]
             for c, (cs, ce) in enumerate(d.chunks):
-                ks = [k for k, (s, e, _) in enumerate(d.sentences) if s >= cs and e <= ce]
-                total = t_sum + sum((sums[k][0] for k in ks), np.zeros(dim, np.float32))
-                mean = total / max(1, t_n + sum(sums[k][1] for k in ks))
+                k0 = bisect_left(starts, cs)  # the chunk's sentences: k0..k1-1 (sentences are in text order)
+                k1 = max(k0, bisect_right(ends, ce))
+                mean = (t_sum + sums[k1] - sums[k0]) / max(1, t_n + counts[k1] - counts[k0])
                 chunk_vecs[base + c] = mean / max(float(np.linalg.norm(mean)), 1e-12)
             base += len(d.chunks)
             row += len(d.sentences)
