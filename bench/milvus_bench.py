@@ -1,27 +1,25 @@
-"""FAISS next to milvus-lite at 100k chunks, in one run: insert rate and query latency.
+"""FAISS, milvus-lite and a real Milvus server on SciFact, in one run: ask latency, nDCG@10, bulk write rate.
 
-    .venv/bin/python -m bench.milvus_bench [--chunks 100000] [--queries 50] [--ask-chunks 5000] [--json OUT]
+    .venv/bin/python -m bench.milvus_bench [--scifact DIR] [--docs 1000 | --full] [--asks 50] [--out docs/DEPLOY.md]
 
-Vectors: the default corpus's real chunk vectors (all-MiniLM-L6-v2), tiled to --chunks rows with Gaussian
-noise (sigma 0.05 per coordinate, rows re-normalised), each copy keeping its chunk's text and BM25 terms.
-Queries: the gold set's questions, embedded with the same model.
+Corpus: SciFact's abstracts (the first --docs, or all 5,183 with --full), prepared once (index.build.prepare,
+the real default embedder) and kept in --cache; every store then receives the same prepared rows, so the
+write rates compare storage, not embedding. The real server is Milvus 2.3.5 from `milvus-server`
+(tests/milvus_server.py), on free loopback ports, started and stopped here.
 
-Measured, each side on the same rows:
-    insert   FAISS: IndexFlatIP.add + the auto-sized store citeqa builds (make_store) + the bm25s index;
-             Milvus: chunk rows (vector, text, terms -> BM25 sparse by Milvus) in batches of 1000
-    query    dense top-100, BM25 top-100, dense top-100 restricted to 10 documents
-    ask      (at --ask-chunks, whole documents through MilvusStore.put with their sentences) the full
-             MilvusEngine.ask against Engine.ask on the same corpus copy, question embedding included
-Prints a markdown table and one JSON object (the last line).
+Measured per store:
+    write    Store.put in batches of qa.sync.BATCH documents under the write lock, then Store.merge, as `qa index`
+             does once the documents are embedded (embedding is the same work for every store and is excluded)
+    ask      Engine.ask over each store in process (question embedding included), --asks SciFact queries,
+             after one warm-up ask; p50 and p95
+    nDCG@10  SciFact test queries whose judged documents are all in the corpus, retrieval as `qa beir` runs it
+Writes a section between the markers in --out and prints one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import os
-import platform
 import shutil
 import statistics
 import tempfile
@@ -29,218 +27,198 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "<!-- milvus-bench:begin -->", "<!-- milvus-bench:end -->"
 
 
 def pct(values: list[float]) -> dict[str, float]:
     s = sorted(values)
-    return {"p50": round(statistics.median(s), 2), "p95": round(s[min(len(s) - 1, int(0.95 * len(s)))], 2)}
+    return {"p50": round(statistics.median(s), 1), "p95": round(s[min(len(s) - 1, int(0.95 * len(s)))], 1)}
 
 
-def tiled(base: np.ndarray, n: int, rng: np.random.Generator, sigma: float = 0.05) -> np.ndarray:
-    reps = -(-n // len(base))
-    v = np.tile(base, (reps, 1))[:n] + rng.normal(0, sigma, (n, base.shape[1])).astype(np.float32)
-    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
-
-
-def timed(fn: Any, *args: Any, repeat: int = 1) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    out = None
-    for _ in range(repeat):
-        out = fn(*args)
-    return (time.perf_counter() - t0) * 1000 / repeat, out
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--chunks", type=int, default=100_000)
-    p.add_argument("--queries", type=int, default=50)
-    p.add_argument("--ask-chunks", type=int, default=5_000, help="corpus size for the end-to-end ask (0: skip)")
-    p.add_argument("--json", help="also write the results here")
-    args = p.parse_args()
+    p.add_argument("--scifact", default=str(ROOT.parent / "shared" / "bench" / "scifact"))
+    p.add_argument("--docs", type=int, default=1000)
+    p.add_argument("--full", action="store_true", help="all 5,183 abstracts")
+    p.add_argument("--asks", type=int, default=50)
+    p.add_argument(
+        "--cache",
+        default=str(Path(tempfile.gettempdir()) / "citeqa-milvus-bench"),
+        help="where the prepared (embedded) documents are kept between runs",
+    )
+    p.add_argument("--out", default=str(ROOT / "docs" / "DEPLOY.md"))
+    args = p.parse_args(argv)
 
-    from index.build import build
+    from index.build import chunking_manifest
     from index.chunk import ChunkParams
-    from index.documents import read_corpus
     from index.embed import load_embedder
-    from index.lexical import Lexical, terms
-    from index.milvus_store import MilvusStore, StoreSpec
-    from index.vectors import FaissStore, make_store
-    from qa.evaluate import load_gold
+    from index.local_store import LocalStore
+    from index.milvus_store import MilvusStore, parse_store
+    from qa.beir import load_dataset
     from qa.milvus_engine import expected_manifest
 
-    rng = np.random.default_rng(7)
     embedder = load_embedder()
-    docs, _ = read_corpus(ROOT / "corpus")
-    index, _ = build(docs, embedder, ChunkParams())
-    gold = [q.question for q in load_gold(ROOT / "tests/gold/questions.jsonl")][: args.queries]
-    qvecs = embedder.embed(gold)
-    n, base = args.chunks, index.chunk_vectors
-    vectors = tiled(base, n, rng)
-    src = np.arange(n) % len(index.chunks)
-    tokens = [index.lexical.tokens[i] for i in src]
-    doc_of = [f"{index.chunks[i].doc_id}~{k // len(index.chunks)}" for k, i in enumerate(src)]
-    filter_docs = sorted(set(doc_of))[:10]
-    result: dict[str, Any] = {"chunks": n, "queries": len(gold), "cpu": os.cpu_count(),
-                              "machine": platform.processor() or platform.machine()}
-
-    # -- FAISS: the in-memory side -----------------------------------------------------------------------
-    f: dict[str, Any] = {}
-    f["flat_add_ms"], flat = timed(FaissStore, vectors)
-    f["store_build_ms"], store = timed(make_store, vectors)
-    f["store_kind"] = store.describe().get("index")
-    f["bm25_build_ms"], lex = timed(Lexical, tokens)
-    f["insert_rows_per_s"] = round(n / ((f["flat_add_ms"] + f["bm25_build_ms"]) / 1000))
-    rows_of_filter = np.array([i for i, d in enumerate(doc_of) if d in set(filter_docs)], np.int64)
-    f["dense_ms"] = pct([timed(flat.search, q, 100)[0] for q in qvecs])
-    f["dense_auto_ms"] = pct([timed(store.search, q, 100)[0] for q in qvecs])
-    f["bm25_ms"] = pct([timed(lex.scores, g)[0] for g in gold])
-    f["dense_filtered_ms"] = pct([timed(flat.search, q, 100, rows_of_filter)[0] for q in qvecs])
-    result["faiss"] = f
-
-    # -- milvus-lite: the same rows ----------------------------------------------------------------------
+    ds = load_dataset(args.scifact)
+    docs = ds.documents if args.full else ds.documents[: args.docs]
+    prepared = prepared_documents(docs, embedder, Path(args.cache))
+    ids = {d.doc_id for d in docs}
+    qids = [q for q in ds.queries if ds.qrels.get(q) and set(ds.qrels[q]) <= ids]
     work = Path(tempfile.mkdtemp(prefix="citeqa-milvus-bench-"))
+    result: dict[str, Any] = {
+        "documents": len(docs),
+        "chunks": sum(len(x.chunks) for x in prepared),
+        "sentences": sum(len(x.sentences) for x in prepared),
+        "queries": len(qids),
+        "asks": args.asks,
+    }
     try:
-        m: dict[str, Any] = {}
-        store_m = MilvusStore(StoreSpec("milvus", str(work / "bench.db")), prefix="bench")
-        store_m.connect(expected_manifest(embedder), create=True)
-        texts = [index.chunk_text(i) for i in range(len(index.chunks))]
-        rows = [{"id": f"{doc_of[k]}#c{k}", "doc_id": doc_of[k], "ord": k, "start": 0, "end": len(texts[i]),
-                 "s0": 0, "s1": 0, "title": index.documents[index.chunks[i].doc_id].title, "text": texts[i],
-                 "terms": " ".join(tokens[k]), "vector": vectors[k].tolist()} for k, i in enumerate(src)]
-        t0 = time.perf_counter()
-        store_m._insert("chunks", rows)
-        store_m.flush()
-        m["insert_ms"] = round((time.perf_counter() - t0) * 1000)
-        m["insert_rows_per_s"] = round(n / (m["insert_ms"] / 1000))
-        assert store_m.count() == n
-        search = store_m.search_dense
-        search(qvecs[0], 100, None)  # first search builds the segment indexes
-        m["dense_ms"] = pct([timed(search, q, 100, None)[0] for q in qvecs])
-        m["bm25_ms"] = pct([timed(store_m.search_lexical, terms(g), 100, None)[0] for g in gold])
-        m["dense_filtered_ms"] = pct([timed(search, q, 100, filter_docs)[0] for q in qvecs])
-        overlap = [len({r["id"] for r in search(q, 10, None)} & {f"{doc_of[k]}#c{k}" for k in flat.search(q, 10)[1]})
-                   for q in qvecs[:10]]
-        m["dense_top10_agreement_with_faiss"] = sum(overlap) / (10 * len(overlap))
-        result["milvus_lite"] = m
-        store_m.drop()
-        if args.ask_chunks:
-            result["ask"] = ask_bench(index, args.ask_chunks, gold, embedder, work, rng)
+        local = LocalStore.open(work / "local", embedder.identity(), chunking_manifest(ChunkParams()), create=True)
+        result["faiss"] = run_store(local, prepared, ds, qids, embedder, work, args.asks)
+
+        def milvus(uri: str) -> Any:
+            store = MilvusStore(parse_store(uri), prefix="bench")
+            store.connect(expected_manifest(embedder), create=True)
+            return store
+
+        result["milvus_lite"] = run_store(milvus(f"milvus://{work / 'lite.db'}"), prepared, ds, qids, embedder, work, args.asks)
+        from tests.milvus_server import start
+
+        server = start(work / "server")
+        try:
+            result["milvus_server"] = run_store(milvus(server.uri), prepared, ds, qids, embedder, work, args.asks)
+        finally:
+            server.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(table(result))
     print(json.dumps(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    write(Path(args.out), result)
+    return 0
 
 
-def ask_bench(index: Any, n_chunks: int, gold: list[str], embedder: Any, work: Path,
-              rng: np.random.Generator) -> dict[str, Any]:
-    """Copies of the default corpus's built Index (each document under a new id, vectors with noise) until
-    n_chunks, written to Milvus through MilvusStore.put and held in memory as an Index for FAISS; both engines
-    then answer the same questions. Chunking and embedding are not measured here (they are the same work for
-    both stores)."""
-    from index.model import ChunkRow, DocSpan, Index, SentenceRow
+def prepared_documents(docs: list[Any], embedder: Any, cache: Path) -> list[Any]:
+    """index.build.prepare of the documents (the real model), kept in `cache` by corpus and embedder."""
+    import hashlib
+    import pickle
 
-    from index.lexical import Lexical
-    from index.milvus_store import MilvusStore, parse_store
-    from qa.engine import Engine, Settings
-    from qa.milvus_engine import MilvusEngine, doc_rows, expected_manifest
+    from index.build import prepare
 
-    copies = max(1, -(-n_chunks // len(index.chunks)))
-    settings = Settings(corpus=work / "no-corpus", index=work / "faiss", store=f"milvus://{work / 'ask.db'}")
-    store = MilvusStore(parse_store(settings.store))
-    store.connect(expected_manifest(embedder), create=True)
-    docs: dict[str, Any] = {}
-    chunks: list[ChunkRow] = []
-    sents: list[SentenceRow] = []
-    spans: dict[str, DocSpan] = {}
-    tokens: list[list[str]] = []
-    cv: list[np.ndarray] = []
-    sv: list[np.ndarray] = []
-    put_s = 0.0
-    for c in range(copies):
-        for doc_id, span in index.spans.items():
-            new_id = f"{doc_id}-{c}"
-            doc = index.documents[doc_id]
-            cvec = tiled(index.chunk_vectors[span.c0 : span.c1], span.c1 - span.c0, rng)
-            svec = tiled(index.sentence_vectors[span.s0 : span.s1], span.s1 - span.s0, rng)
-            rows = dataclasses.replace(doc_rows(index, doc_id, "corpus"), doc_id=new_id, chunk_vectors=cvec,
-                                       sentence_vectors=svec)
+    key = hashlib.sha256(
+        json.dumps([[d.doc_id, d.content_hash] for d in docs] + [embedder.identity()], sort_keys=True).encode()
+    ).hexdigest()[:16]
+    path = cache / f"prepared-{len(docs)}-{key}.pkl"
+    if path.is_file():
+        with open(path, "rb") as fh:
+            return list(pickle.load(fh))
+    out = prepare(docs, embedder)
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        pickle.dump(out, fh)
+    return out
+
+
+class Timed:
+    """Wraps a MilvusClient: wall time per method, to see where an ask spends it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.ms = inner, {}
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name not in ("search", "hybrid_search", "get", "query"):
+            return attr
+
+        def timed(*a: Any, **kw: Any) -> Any:
             t0 = time.perf_counter()
-            store.put(rows, replace=False)
-            put_s += time.perf_counter() - t0
-            c0, s0 = len(chunks), len(sents)
-            docs[new_id] = dataclasses.replace(doc, doc_id=new_id)
-            chunks += [ChunkRow(new_id, r.start, r.end, r.s0 - span.s0 + s0, r.s1 - span.s0 + s0)
-                       for r in index.chunks[span.c0 : span.c1]]
-            sents += [SentenceRow(new_id, r.start, r.end, r.heading, r.chunk - span.c0 + c0)
-                      for r in index.sentences[span.s0 : span.s1]]
-            spans[new_id] = DocSpan(c0, len(chunks), s0, len(sents))
-            tokens += index.lexical.tokens[span.c0 : span.c1]
-            cv.append(cvec)
-            sv.append(svec)
-    t0 = time.perf_counter()
-    store.flush()
-    put_s += time.perf_counter() - t0
-    t0 = time.perf_counter()
-    big = Index(manifest=index.manifest, documents=docs, chunks=tuple(chunks), sentences=tuple(sents), spans=spans,
-                chunk_vectors=np.concatenate(cv), sentence_vectors=np.concatenate(sv), lexical=Lexical(tokens))
-    big.store.count()
-    faiss_ms = (time.perf_counter() - t0) * 1000
-    faiss = Engine(settings, embedder, big)
-    milvus = MilvusEngine.open(settings, embedder=embedder)
-    rows_written = len(chunks) + len(sents) + len(docs) + store.count("terms")
-    res: dict[str, Any] = {"chunks": len(chunks), "sentences": len(sents), "documents": len(docs),
-                           "milvus_put_s": round(put_s, 1), "milvus_put_rows_per_s": round(rows_written / put_s),
-                           "faiss_index_ms": round(faiss_ms)}
-    for name, eng in (("faiss", faiss), ("milvus_lite", milvus)):
-        eng.ask(gold[0])
-        res[f"{name}_ask_ms"] = pct([timed(eng.ask, g)[0] for g in gold])
-    same = 0
-    for g in gold:
-        a, b = faiss.ask(g), milvus.ask(g)
-        # copies of one passage tie exactly in BM25 and either engine may rank any copy first: compare the
-        # passage (document before the copy suffix, offsets), not the copy
-        same += bool(a.passages and b.passages) and (a.passages[0].doc_id.rsplit("-", 1)[0], a.passages[0].start) == (
-            b.passages[0].doc_id.rsplit("-", 1)[0], b.passages[0].start)
-    res["same_top_passage"] = f"{same}/{len(gold)}"
-    return res
+            try:
+                return attr(*a, **kw)
+            finally:
+                self.ms.setdefault(name, []).append((time.perf_counter() - t0) * 1000)
+
+        return timed
 
 
-def table(r: dict[str, Any]) -> str:
-    f, m = r["faiss"], r["milvus_lite"]
-    lines = [
-        f"{r['chunks']:,} chunks x 384 dims, {r['queries']} queries, {r['cpu']} CPU cores",
-        "",
-        "| | FAISS (in memory) | milvus-lite 3.2 (FLAT + BM25) |",
-        "|---|---|---|",
-        f"| insert | {f['insert_rows_per_s']:,} rows/s (flat add {f['flat_add_ms']:.0f} ms + bm25s "
-        f"{f['bm25_build_ms']:.0f} ms; {f['store_kind']} store {f['store_build_ms']:.0f} ms) "
-        f"| {m['insert_rows_per_s']:,} rows/s ({m['insert_ms'] / 1000:.1f} s) |",
-        f"| dense top-100, p50 / p95 | {f['dense_ms']['p50']} / {f['dense_ms']['p95']} ms (flat); "
-        f"{f['dense_auto_ms']['p50']} / {f['dense_auto_ms']['p95']} ms ({f['store_kind']}) "
-        f"| {m['dense_ms']['p50']} / {m['dense_ms']['p95']} ms |",
-        f"| BM25 top-100, p50 / p95 | {f['bm25_ms']['p50']} / {f['bm25_ms']['p95']} ms "
-        f"| {m['bm25_ms']['p50']} / {m['bm25_ms']['p95']} ms |",
-        f"| dense, 10-document filter, p50 / p95 | {f['dense_filtered_ms']['p50']} / {f['dense_filtered_ms']['p95']} ms "
-        f"| {m['dense_filtered_ms']['p50']} / {m['dense_filtered_ms']['p95']} ms |",
+def run_store(store: Any, prepared: list[Any], ds: Any, qids: list[str], embedder: Any, work: Path, asks: int) -> dict[str, Any]:
+    """Write the prepared documents as `qa index` does (batches of 32, one commit each), then ask and rank."""
+    from qa.beir import run_queries
+    from qa.engine import Engine, Settings
+    from qa.retrieve import RetrievalConfig
+    from qa.sync import BATCH
+
+    t0 = time.perf_counter()
+    for lo in range(0, len(prepared), BATCH):
+        with store.writing():
+            store.put(prepared[lo : lo + BATCH])
+    store.merge()
+    write_s = time.perf_counter() - t0
+    out: dict[str, Any] = {
+        "write_s": round(write_s, 2),
+        "docs_per_s": round(len(prepared) / write_s),
+        "describe": {k: v for k, v in store.describe().items() if k in ("server", "lexical", "index")},
+    }
+    engine = Engine(Settings(corpus=work / "none", index=work / "none"), embedder, store)
+    if store.kind == "milvus":
+        store.client = timer = Timed(store.client)
+    out["ask_ms"] = ask_times(engine, ds, qids, asks)
+    if store.kind == "milvus":
+        out["call_ms"] = {k: pct(v) for k, v in timer.ms.items()}
+        store.client = timer.inner
+    out["ndcg_at_10"] = round(ndcg(ds, qids, run_queries(ds, store, embedder, RetrievalConfig(), query_ids=qids).run), 4)
+    if store.kind == "milvus":
+        store.drop()
+    return out
+
+
+def ask_times(engine: Any, ds: Any, qids: list[str], n: int) -> dict[str, float]:
+    engine.ask(ds.queries[qids[0]])
+    times = []
+    for q in qids[:n]:
+        t0 = time.perf_counter()
+        engine.ask(ds.queries[q])
+        times.append((time.perf_counter() - t0) * 1000)
+    return pct(times)
+
+
+def ndcg(ds: Any, qids: list[str], run: dict[str, dict[str, float]]) -> float:
+    from qa.beir import evaluate
+
+    return evaluate({q: run.get(q, {}) for q in qids}, ds.qrels)["ndcg_at_10"]
+
+
+def write(out: Path, r: dict[str, Any]) -> None:
+    f, lite, srv = r["faiss"], r["milvus_lite"], r["milvus_server"]
+    rows = [
+        ("local store (FAISS)", f, f["describe"].get("lexical", "—")),
+        ("milvus-lite 3.2", lite, lite["describe"]["lexical"]),
+        (f"Milvus server {srv['describe']['server']}", srv, srv["describe"]["lexical"]),
     ]
-    if "ask" in r:
-        a = r["ask"]
-        lines += [
-            f"| whole `ask` at {a['chunks']:,} chunks ({a['documents']} documents), p50 / p95 "
-            f"| {a['faiss_ask_ms']['p50']} / {a['faiss_ask_ms']['p95']} ms "
-            f"| {a['milvus_lite_ask_ms']['p50']} / {a['milvus_lite_ask_ms']['p95']} ms |",
-            f"| load that corpus ({a['chunks'] + a['sentences'] + a['documents']:,} rows, vectors given) "
-            f"| {a['faiss_index_ms'] / 1000:.1f} s (store + bm25s) "
-            f"| {a['milvus_put_s']:.1f} s ({a['milvus_put_rows_per_s']:,} rows/s: chunks, sentences, terms, documents) |",
-            f"| same top passage as FAISS | | {a['same_top_passage']} |",
-        ]
-    return "\n".join(lines)
+    lines = [
+        BEGIN,
+        "",
+        f"SciFact, {r['documents']:,} abstracts ({r['chunks']:,} passages, {r['sentences']:,} sentences); "
+        f"ask over {r['asks']} test queries in process, question embedding included; nDCG@10 over "
+        f"{r['queries']} test queries whose judged abstracts are all in the corpus. One run, one machine "
+        "(2 shared cores), `python -m bench.milvus_bench" + ("" if r["documents"] < 5000 else " --full") + "`.",
+        "",
+        "| store | lexical | ask p50 | ask p95 | × FAISS p50 | nDCG@10 | write (docs/s) | × local write |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m, lex in rows:
+        lines.append(
+            f"| {name} | {lex} | {m['ask_ms']['p50']} ms | {m['ask_ms']['p95']} ms | "
+            f"{m['ask_ms']['p50'] / f['ask_ms']['p50']:.1f}× | {m['ndcg_at_10']:.4f} | {m['docs_per_s']:,} | "
+            f"{m['docs_per_s'] / f['docs_per_s']:.2f}× |"
+        )
+    calls = "; ".join(f"{n}: " + ", ".join(f"{k} p50 {v['p50']} ms" for k, v in m.get("call_ms", {}).items()) for n, m, _ in rows[1:])
+    lines += ["", f"Milvus calls during the asks ({calls}).", "", END]
+    text = out.read_text(encoding="utf-8") if out.exists() else ""
+    block = "\n".join(lines)
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip() + "\n\n## Benchmark: FAISS, milvus-lite, Milvus server\n\n" + block + "\n"
+    out.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -26,6 +26,7 @@ from bench.common import DEFAULT_SCIFACT, ROOT, machine, run_worker
 from bench.report import render
 
 FUZZ = r"<!-- make fuzz: begin -->.*<!-- make fuzz: end -->\n?"
+GROWTH = r"<!-- growth:start -->.*<!-- growth:end -->\n?"  # bench/growth.py's section
 
 SECTIONS = ("startup", "serving", "indexing", "backends", "scale")
 
@@ -116,8 +117,9 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     out = Path(args.out)
-    kept = re.search(FUZZ, out.read_text(encoding="utf-8"), re.S) if out.exists() else None  # `make fuzz`'s section
-    out.write_text(render(results) + (f"\n{kept.group(0)}" if kept else ""), encoding="utf-8")
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    kept = [m.group(0) for m in (re.search(GROWTH, old, re.S), re.search(FUZZ, old, re.S)) if m]  # sections of other runs
+    out.write_text(render(results) + "".join(f"\n{k}" for k in kept), encoding="utf-8")
     print(f"wrote {args.out} in {results['wall_s'] / 60:.1f} min", file=sys.stderr)
     return 0
 

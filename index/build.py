@@ -99,8 +99,15 @@ def prepare(
     splits = list(splits) if splits is not None else [split_document(d, params) for d in documents]
     vectors = embed_documents(documents, splits, embedder, progress)
     return [
-        PreparedDocument(d, origin, sp.chunks, sp.sentences, np.asarray(cv, np.float32), np.asarray(sv, np.float32),
-                         [terms(f"{d.title}\n{d.text[s:e]}") for s, e, _, _ in sp.chunks])
+        PreparedDocument(
+            d,
+            origin,
+            sp.chunks,
+            sp.sentences,
+            np.asarray(cv, np.float32),
+            np.asarray(sv, np.float32),
+            [terms(f"{d.title}\n{d.text[s:e]}") for s, e, _, _ in sp.chunks],
+        )
         for d, sp, (cv, sv) in zip(documents, splits, vectors)
     ]
 

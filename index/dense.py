@@ -97,8 +97,7 @@ class DenseIndex:
         """Chunk ids of (about) the k nearest vectors, best first (more than k from an approximate base: the
         store rescores them exactly and keeps k)."""
         with self._lock:
-            base, base_ids, masked, delta_ids, delta, spec = (self.base, self.base_ids, self.masked, self.delta_ids,
-                                                             self.delta, self.spec)
+            base, base_ids, masked, delta_ids, delta, spec = (self.base, self.base_ids, self.masked, self.delta_ids, self.delta, self.spec)
         q = np.asarray(q, dtype=np.float32).reshape(1, -1)
         found: list[np.ndarray] = []
         scores: list[np.ndarray] = []
@@ -206,6 +205,12 @@ class DenseIndex:
                     p.unlink()
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "faiss", "index": f"{self.spec['type']}" + (f"-{self.spec['storage']}" if "storage" in self.spec else ""),
-                "vectors": int(len(self.base_ids) - self.masked.sum() + len(self.delta_ids)), "dim": self.dim,
-                "watermark": self.watermark, "delta": int(len(self.delta_ids)), "masked": int(self.masked.sum())}
+        return {
+            "type": "faiss",
+            "index": f"{self.spec['type']}" + (f"-{self.spec['storage']}" if "storage" in self.spec else ""),
+            "vectors": int(len(self.base_ids) - self.masked.sum() + len(self.delta_ids)),
+            "dim": self.dim,
+            "watermark": self.watermark,
+            "delta": int(len(self.delta_ids)),
+            "masked": int(self.masked.sum()),
+        }

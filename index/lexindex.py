@@ -100,8 +100,7 @@ class LexicalIndex:
             if not len(restrict):
                 return []
             ids = tantivy.Query.term_set_query(self.schema, "chunk_id", [int(i) for i in restrict])
-            q = tantivy.Query.boolean_query([(tantivy.Occur.Must, q),
-                                             (tantivy.Occur.Must, tantivy.Query.boost_query(ids, 0.0))])
+            q = tantivy.Query.boolean_query([(tantivy.Occur.Must, q), (tantivy.Occur.Must, tantivy.Query.boost_query(ids, 0.0))])
             k = len(restrict)
         return self._run(q, k)
 

@@ -35,8 +35,10 @@ from index.rows import FORMAT, Rows, exists, in_clause, storage_error
 from index.store import Candidate, ChunkRecord, DocumentState, DocumentSummary, PreparedDocument, SentenceRecord
 
 FIX = "run `qa index` to rebuild it"
-_CHUNK_SQL = ('SELECT c.id, c.doc_id, c.start, c."end", c.vec, c.text, d.title, '
-              "d.metadata FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ")
+_CHUNK_SQL = (
+    'SELECT c.id, c.doc_id, c.start, c."end", c.vec, c.text, d.title, '
+    "d.metadata FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN "
+)
 
 
 class LocalStore:
@@ -92,8 +94,10 @@ class LocalStore:
         else:
             for key in ("format", "embedder", "chunking"):
                 if manifest.get(key) != want[key]:
-                    raise IndexMismatch(f"the index at {root} was built with {key} {manifest.get(key)}, not the current "
-                                        f"{want[key]}: {FIX} (or `qa index --force`)")
+                    raise IndexMismatch(
+                        f"the index at {root} was built with {key} {manifest.get(key)}, not the current "
+                        f"{want[key]}: {FIX} (or `qa index --force`)"
+                    )
         try:
             return cls(root, rows, int(identity.get("dim") or 384))
         except OSError as exc:
@@ -155,12 +159,12 @@ class LocalStore:
             for cid, doc_id, start, end, vec, text, title, meta in con.execute(_CHUNK_SQL + in_clause(part), part):
                 if doc_id not in metas:
                     metas[doc_id] = json.loads(meta)
-                out[int(cid)] = ChunkRecord(int(cid), doc_id, start, end, text, title, np.frombuffer(vec, np.float32),
-                                            metas[doc_id])
+                out[int(cid)] = ChunkRecord(int(cid), doc_id, start, end, text, title, np.frombuffer(vec, np.float32), metas[doc_id])
         return out
 
-    def candidates(self, qvec: np.ndarray | None, query_terms: Sequence[str], k: int,
-                   doc_ids: Sequence[str] | None = None) -> list[Candidate]:
+    def candidates(
+        self, qvec: np.ndarray | None, query_terms: Sequence[str], k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[Candidate]:
         terms = list(dict.fromkeys(query_terms))
         with self.rows.snapshot() as con:
             allowed: list[int] | None = None
@@ -192,8 +196,10 @@ class LocalStore:
         ids = [int(c) for c in chunk_ids]
         if not ids:
             return out
-        sql = ('SELECT c.id, s.doc_id, s.ord, s.start, s."end", s.heading, s.vec, s.text FROM chunks c JOIN sentences s '
-               f"ON s.doc_id = c.doc_id AND s.ord >= c.s0 AND s.ord < c.s1 WHERE c.id IN {in_clause(ids)} ORDER BY c.id, s.ord")
+        sql = (
+            'SELECT c.id, s.doc_id, s.ord, s.start, s."end", s.heading, s.vec, s.text FROM chunks c JOIN sentences s '
+            f"ON s.doc_id = c.doc_id AND s.ord >= c.s0 AND s.ord < c.s1 WHERE c.id IN {in_clause(ids)} ORDER BY c.id, s.ord"
+        )
         with self.rows.snapshot() as con:
             rows = con.execute(sql, ids).fetchall()
         if not rows:
@@ -217,8 +223,7 @@ class LocalStore:
     def document(self, doc_id: str) -> Document:
         from index.errors import DocumentNotFound
 
-        row = self.rows.con().execute("SELECT title, text, source, metadata, parts FROM documents WHERE doc_id=?",
-                                      (doc_id,)).fetchone()
+        row = self.rows.con().execute("SELECT title, text, source, metadata, parts FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         if row is None:
             raise DocumentNotFound(f"no document {doc_id!r}")
         return make_doc(doc_id, *row)
@@ -226,20 +231,28 @@ class LocalStore:
     def documents(self, offset: int = 0, limit: int = 100) -> tuple[int, list[DocumentSummary]]:
         con = self.rows.con()
         total = int(con.execute("SELECT count(*) FROM documents").fetchone()[0])
-        rows = con.execute("SELECT doc_id, title, source, metadata, characters, chunks, origin, parts FROM documents "
-                           "ORDER BY doc_id LIMIT ? OFFSET ?", (max(0, limit), max(0, offset))).fetchall()
+        rows = con.execute(
+            "SELECT doc_id, title, source, metadata, characters, chunks, origin, parts FROM documents ORDER BY doc_id LIMIT ? OFFSET ?",
+            (max(0, limit), max(0, offset)),
+        ).fetchall()
         out = []
         for doc_id, title, source, meta, chars, chunks, origin, parts in rows:
             pages = [p for p in json.loads(parts) if p.get("kind") in ("page", "slide", "sheet")]
-            extra = {"type": Path(source).suffix.lstrip(".").lower() or None, "pages": len(pages) or None,
-                     "origin": origin, "status": "indexed"}
+            extra = {
+                "type": Path(source).suffix.lstrip(".").lower() or None,
+                "pages": len(pages) or None,
+                "origin": origin,
+                "status": "indexed",
+            }
             out.append(DocumentSummary(doc_id, title, source, json.loads(meta), chars, chunks, extra))
         return total, out
 
     def counts(self) -> dict[str, int]:
         con = self.rows.con()
-        return {"documents": int(con.execute("SELECT count(*) FROM documents").fetchone()[0]),
-                "chunks": int(con.execute("SELECT count(*) FROM chunks").fetchone()[0])}
+        return {
+            "documents": int(con.execute("SELECT count(*) FROM documents").fetchone()[0]),
+            "chunks": int(con.execute("SELECT count(*) FROM chunks").fetchone()[0]),
+        }
 
     def manifest(self) -> dict[str, Any]:
         return {**(self.rows.manifest() or {}), "built_at": self.rows.meta("built_at"), "generation": self.generation()}
@@ -249,8 +262,11 @@ class LocalStore:
         return {r[0]: DocumentState(*r) for r in rows}
 
     def state(self, doc_id: str) -> DocumentState | None:
-        r = self.rows.con().execute("SELECT doc_id, source, origin, content_hash, fingerprint FROM documents WHERE doc_id=?",
-                                    (doc_id,)).fetchone()
+        r = (
+            self.rows.con()
+            .execute("SELECT doc_id, source, origin, content_hash, fingerprint FROM documents WHERE doc_id=?", (doc_id,))
+            .fetchone()
+        )
         return None if r is None else DocumentState(*r)
 
     def sources(self, origin: str) -> set[str]:

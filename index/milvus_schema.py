@@ -1,45 +1,97 @@
-"""The collections of a citeqa Milvus store (see index/milvus_store.py for what each row holds).
+"""The collections of a citeqa Milvus store, made to fit the server they are made on.
 
-Every collection has a VARCHAR primary key "id" and Strong consistency (a write is visible to the next read
-from any process). Vectors: FLAT inner product on milvus-lite (exact), HNSW on a server. Collections without
-vectors of their own carry a 2-dimension dummy vector: Milvus wants one in every collection.
+What a server can do, by version (`detect`):
+    Milvus 2.3          no BM25 function, no hybrid search; scalar index on VARCHAR: Trie
+    Milvus 2.4          hybrid search; scalar index: INVERTED; no BM25 function
+    Milvus 2.5 and up   BM25 full-text search (a function over an analysed VARCHAR) as well
+    milvus-lite 3.x     as 2.5 and up
+Without a BM25 function the chunks collection is made without it and the manifest says lexical="candidates":
+BM25 is then computed over the dense candidates only (docs/DEPLOY.md). A failed creation drops whatever it made,
+so no half-made store is left behind.
+
+Collections default to Bounded consistency; the store asks for Strong where a write must see itself.
+Vectors: FLAT inner product on milvus-lite (exact), HNSW on a server. Collections without vectors of their own
+carry a 2-dimension dummy vector: Milvus wants one in every collection.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+from dataclasses import dataclass
 from typing import Any
 
-BM25_K1, BM25_B = 1.2, 0.75  # as index.lexical.Lexical
+from index.errors import CiteqaError
+
 MAX_VARCHAR = 65535
 DUMMY_DIM = 2
+CONSISTENCY = "Bounded"
 
 
-def create_collections(client: Any, names: dict[str, str], expected: dict[str, Any], local: bool) -> dict[str, Any]:
-    """Make the five collections and write the manifest. -> the manifest."""
+@dataclass(frozen=True)
+class Capabilities:
+    version: str  # as the server says it: "v2.3.5-lite", "2.5.10", "milvus_lite-3.2.2"
+    bm25: bool  # BM25 function (full-text search)
+    hybrid: bool  # hybrid_search (several ANN requests, one call)
+    scalar_index: str | None  # index type for VARCHAR filter fields: "INVERTED", "Trie" or None
+
+
+def detect(client: Any, local: bool) -> Capabilities:
+    """e.g. "v2.3.5-lite" -> Capabilities("v2.3.5-lite", bm25=False, hybrid=False, scalar_index="Trie")."""
+    try:
+        version = str(client.get_server_version())
+    except Exception:  # noqa: BLE001 - a server too old or too locked-down to say: assume the least
+        version = "unknown"
+    if local or version.startswith("milvus_lite"):
+        return Capabilities(version, True, True, "INVERTED")
+    m = re.search(r"(\d+)\.(\d+)", version)
+    major, minor = (int(m.group(1)), int(m.group(2))) if m else (2, 3)
+    at_least = (major, minor) >= (2, 5)
+    return Capabilities(version, at_least, (major, minor) >= (2, 4), "INVERTED" if (major, minor) >= (2, 4) else "Trie")
+
+
+def create_collections(client: Any, names: dict[str, str], expected: dict[str, Any], local: bool, caps: Capabilities) -> dict[str, Any]:
+    """Make the four collections and write the manifest (last: a store without it does not exist).
+    -> the manifest. Leftovers of an earlier failed creation are dropped first."""
     from pymilvus.exceptions import MilvusException
 
     dim = int(expected["dim"])
-    lexical = "milvus-bm25"
-    if os.environ.get("CITEQA_MILVUS_LEXICAL") == "candidates":
-        lexical = "candidates"
-    else:
-        try:
-            _create_chunks(client, names["chunks"], dim, True, local)
-        except MilvusException:  # a server without full-text search: BM25 over the dense candidates
-            lexical = "candidates"
-    if lexical == "candidates":
-        _create_chunks(client, names["chunks"], dim, False, local)
-    _create_sentences(client, names["sentences"], dim, local)
-    _create_terms(client, names["terms"])
-    _create_documents(client, names["documents"])
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    manifest = {**expected, "format": 1, "created_at": created, "lexical": lexical,
-                "vector_index": "FLAT" if local else "HNSW"}
-    _simple(client, names["manifest"], [("value", "json")])
-    client.insert(names["manifest"], [{"id": "manifest", "value": manifest, "dummy": [0.0] * DUMMY_DIM}])
-    return manifest
+    _drop(client, names)
+    lexical = "milvus-bm25" if caps.bm25 and os.environ.get("CITEQA_MILVUS_LEXICAL") != "candidates" else "candidates"
+    try:
+        if lexical == "milvus-bm25":
+            try:
+                _create_chunks(client, names["chunks"], dim, True, local, caps)
+            except MilvusException:  # a server that says 2.5 but refuses the function: the documented fallback
+                _drop(client, {"chunks": names["chunks"]})
+                lexical = "candidates"
+        if lexical == "candidates":
+            _create_chunks(client, names["chunks"], dim, False, local, caps)
+        _create_sentences(client, names["sentences"], dim, local, caps)
+        _create_documents(client, names["documents"], caps)
+        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        manifest = {
+            **expected,
+            "format": 3,
+            "created_at": created,
+            "lexical": lexical,
+            "vector_index": "FLAT" if local else "HNSW",
+            "server": caps.version,
+            "scalar_index": caps.scalar_index,
+        }
+        _simple(client, names["manifest"], [("value", "json")], caps)
+        client.insert(names["manifest"], [{"id": "manifest", "value": manifest, "dummy": [0.0] * DUMMY_DIM}])
+        return manifest
+    except MilvusException as exc:
+        _drop(client, names)
+        raise CiteqaError(f"cannot create the citeqa collections on Milvus {caps.version}: {exc.message}") from exc
+
+
+def _drop(client: Any, names: dict[str, str]) -> None:
+    for name in names.values():
+        if client.has_collection(name):
+            client.drop_collection(name)
 
 
 def _schema(client: Any) -> Any:
@@ -57,33 +109,47 @@ def _vector_index(params: Any, field: str, local: bool) -> None:
         params.add_index(field, index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
 
 
-def _create_chunks(client: Any, name: str, dim: int, bm25: bool, local: bool) -> None:
-    from pymilvus import DataType, Function, FunctionType
+def _scalar_index(params: Any, field: str, caps: Capabilities) -> None:
+    if caps.scalar_index:
+        params.add_index(field, index_type=caps.scalar_index)
 
-    if client.has_collection(name):
-        client.drop_collection(name)
+
+def _create(client: Any, name: str, schema: Any, params: Any) -> None:
+    client.create_collection(name, schema=schema, index_params=params, consistency_level=CONSISTENCY)
+
+
+def _create_chunks(client: Any, name: str, dim: int, bm25: bool, local: bool, caps: Capabilities) -> None:
+    """One row per passage; `doc` carries what the answer step needs of its document: {"source", "chars",
+    "metadata"}, so a question reads no document row."""
+    from pymilvus import DataType
+
     s = _schema(client)
     s.add_field("doc_id", DataType.VARCHAR, max_length=512)
     for f in ("ord", "start", "end", "s0", "s1"):
         s.add_field(f, DataType.INT64)
     s.add_field("title", DataType.VARCHAR, max_length=MAX_VARCHAR)
     s.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
-    s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=bm25,
-                **({"analyzer_params": {"tokenizer": "standard"}} if bm25 else {}))
+    if bm25:
+        s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params={"tokenizer": "standard"})
+    else:
+        s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR)
+    s.add_field("doc", DataType.JSON)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     params = client.prepare_index_params()
     _vector_index(params, "vector", local)
     if bm25:
+        from pymilvus import Function, FunctionType
+
         s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        s.add_function(Function(name="terms_bm25", function_type=FunctionType.BM25,
-                                input_field_names=["terms"], output_field_names=["sparse"]))
-        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                         params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
-    params.add_index("doc_id", index_type="INVERTED")
-    client.create_collection(name, schema=s, index_params=params, consistency_level="Strong")
+        s.add_function(
+            Function(name="terms_bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"])
+        )
+        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.2, "bm25_b": 0.75})
+    _scalar_index(params, "doc_id", caps)
+    _create(client, name, s, params)
 
 
-def _create_sentences(client: Any, name: str, dim: int, local: bool) -> None:
+def _create_sentences(client: Any, name: str, dim: int, local: bool, caps: Capabilities) -> None:
     from pymilvus import DataType
 
     s = _schema(client)
@@ -94,24 +160,35 @@ def _create_sentences(client: Any, name: str, dim: int, local: bool) -> None:
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     params = client.prepare_index_params()
     _vector_index(params, "vector", local)
-    params.add_index("doc_id", index_type="INVERTED")
-    client.create_collection(name, schema=s, index_params=params,
-                                  consistency_level="Strong")
+    _scalar_index(params, "doc_id", caps)
+    _create(client, name, s, params)
 
 
-def _create_terms(client: Any, name: str) -> None:
-    _simple(client, name, [("term", "str"), ("doc_id", "str"), ("chunks", "int")], index="term")
+def _create_documents(client: Any, name: str, caps: Capabilities) -> None:
+    _simple(
+        client,
+        name,
+        [
+            ("doc_id", "str"),
+            ("part", "int"),
+            ("parts", "int"),
+            ("title", "text"),
+            ("source", "text"),
+            ("origin", "str"),
+            ("content_hash", "str"),
+            ("fingerprint", "str"),
+            ("chars", "int"),
+            ("chunks", "int"),
+            ("metadata", "json"),
+            ("layout", "json"),
+            ("text", "text"),
+        ],
+        caps,
+        index="doc_id",
+    )
 
 
-def _create_documents(client: Any, name: str) -> None:
-    _simple(client, name, [
-        ("doc_id", "str"), ("part", "int"), ("parts", "int"), ("title", "text"), ("source", "text"),
-        ("origin", "str"), ("content_hash", "str"), ("chars", "int"), ("chunks", "int"), ("metadata", "json"),
-        ("text", "text"),
-    ])
-
-
-def _simple(client: Any, name: str, fields: list[tuple[str, str]], index: str | None = None) -> None:
+def _simple(client: Any, name: str, fields: list[tuple[str, str]], caps: Capabilities, index: str | None = None) -> None:
     from pymilvus import DataType
 
     s = _schema(client)
@@ -126,5 +203,5 @@ def _simple(client: Any, name: str, fields: list[tuple[str, str]], index: str | 
     params = client.prepare_index_params()
     params.add_index("dummy", index_type="FLAT", metric_type="L2")
     if index:
-        params.add_index(index, index_type="INVERTED")
-    client.create_collection(name, schema=s, index_params=params, consistency_level="Strong")
+        _scalar_index(params, index, caps)
+    _create(client, name, s, params)

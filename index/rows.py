@@ -161,8 +161,7 @@ class Rows:
         for (text,) in con.execute("SELECT text FROM chunks WHERE doc_id=?", (doc_id,)):
             words.update(surface_words(f"{text_row[0]}\n{text}"))
         con.executemany("UPDATE vocabulary SET n = n - ? WHERE word=?", [(n, w) for w, n in words.items()])
-        con.execute("DELETE FROM vocabulary WHERE n <= 0 AND word IN (SELECT value FROM json_each(?))",
-                    (json.dumps(list(words)),))
+        con.execute("DELETE FROM vocabulary WHERE n <= 0 AND word IN (SELECT value FROM json_each(?))", (json.dumps(list(words)),))
         con.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
         con.execute("DELETE FROM sentences WHERE doc_id=?", (doc_id,))
         con.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
@@ -174,18 +173,34 @@ class Rows:
         doc = prepared.document
         next_id = int(self.meta("next_chunk_id", con) or 0)
         n = len(prepared.chunks)
-        parts = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) and not isinstance(p, type) else dict(p)
-                 for p in getattr(doc, "parts", ()) or ()]
+        parts = [
+            dataclasses.asdict(p) if dataclasses.is_dataclass(p) and not isinstance(p, type) else dict(p)
+            for p in getattr(doc, "parts", ()) or ()
+        ]
         con.execute(
             "INSERT INTO documents VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-            (doc.doc_id, doc.title, doc.source, prepared.origin, json.dumps(dict(doc.metadata), ensure_ascii=False),
-             json.dumps(parts, ensure_ascii=False), doc.content_hash, doc.text, fingerprint, n, len(doc.text), gen),
+            (
+                doc.doc_id,
+                doc.title,
+                doc.source,
+                prepared.origin,
+                json.dumps(dict(doc.metadata), ensure_ascii=False),
+                json.dumps(parts, ensure_ascii=False),
+                doc.content_hash,
+                doc.text,
+                fingerprint,
+                n,
+                len(doc.text),
+                gen,
+            ),
         )
         cvec = np.ascontiguousarray(prepared.chunk_vectors, dtype=np.float32)
         con.executemany(
             "INSERT INTO chunks VALUES(?,?,?,?,?,?,?,?,?,?)",
-            [(next_id + i, doc.doc_id, s, e, s0, s1, gen, " ".join(prepared.chunk_terms[i]), doc.text[s:e], cvec[i].tobytes())
-             for i, (s, e, s0, s1) in enumerate(prepared.chunks)],
+            [
+                (next_id + i, doc.doc_id, s, e, s0, s1, gen, " ".join(prepared.chunk_terms[i]), doc.text[s:e], cvec[i].tobytes())
+                for i, (s, e, s0, s1) in enumerate(prepared.chunks)
+            ],
         )
         svec = np.ascontiguousarray(prepared.sentence_vectors, dtype=np.float16)
         con.executemany(
@@ -195,8 +210,7 @@ class Rows:
         words: Counter[str] = Counter()
         for s, e, _, _ in prepared.chunks:
             words.update(surface_words(f"{doc.title}\n{doc.text[s:e]}"))
-        con.executemany("INSERT INTO vocabulary VALUES(?, ?) ON CONFLICT(word) DO UPDATE SET n = n + excluded.n",
-                        list(words.items()))
+        con.executemany("INSERT INTO vocabulary VALUES(?, ?) ON CONFLICT(word) DO UPDATE SET n = n + excluded.n", list(words.items()))
         con.execute("UPDATE meta SET value=? WHERE key='next_chunk_id'", (str(next_id + n),))
         con.execute("INSERT INTO changes VALUES(?,?,?,?)", (gen, doc.doc_id, None, None))
 
@@ -219,7 +233,8 @@ class Rows:
 
     def vectors_where(self, where: str, args: Iterable[Any], con: sqlite3.Connection | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, (n, dim) float32) of the chunks matching a WHERE clause."""
-        rows = (con or self.con()).execute(f"SELECT id, vec FROM chunks WHERE {where} ORDER BY id", tuple(args)).fetchall()
+        # no ORDER BY: SQLite would walk the whole table by id instead of using the WHERE's index
+        rows = (con or self.con()).execute(f"SELECT id, vec FROM chunks WHERE {where}", tuple(args)).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

@@ -96,8 +96,9 @@ class Store(Protocol):
     kind: str  # "faiss" or "milvus"
 
     # -- reads ----------------------------------------------------------------------------------------------
-    def candidates(self, qvec: np.ndarray | None, query_terms: Sequence[str], k: int,
-                   doc_ids: Sequence[str] | None = None) -> list[Candidate]: ...
+    def candidates(
+        self, qvec: np.ndarray | None, query_terms: Sequence[str], k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[Candidate]: ...
 
     def sentences(self, chunk_ids: Sequence[int]) -> dict[int, list[SentenceRecord]]: ...
 
@@ -137,6 +138,7 @@ class Store(Protocol):
     def put(self, docs: Sequence[PreparedDocument]) -> int: ...  # one commit; replaces earlier versions -> generation
 
     def remove(self, doc_ids: Sequence[str], exclude: bool = False) -> int: ...  # one commit; exclude: record
+
     # corpus-folder documents among them as exclusions (in the same commit) -> generation
 
     def merge(self) -> None: ...  # maintenance: rebuild derived structures (vector index) off the write path

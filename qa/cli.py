@@ -66,25 +66,17 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise CorpusNotFound(f"corpus folder not found: {settings.corpus} (set --corpus or CITEQA_CORPUS)")
     t0 = time.perf_counter()
     embedder = load_embedder(settings.embedder)
+    store = None
+    where = str(settings.index)
     if settings.store != "faiss":
-        from index.milvus_store import parse_store
-        from qa.milvus_engine import sync as milvus_sync
+        from qa.milvus_engine import open_milvus_store
 
-        spec = parse_store(settings.store)
-        bar = _ProgressBar("doc", args.quiet)
-        counts, embedded, warnings = milvus_sync(settings, embedder, spec, bar, force=args.force)
-        bar.close()
-        _warn(warnings)
-        if not counts["documents"]:
-            raise CiteqaError(_no_documents(settings.corpus))
-        print(f"indexed {counts['documents']} documents, {counts['chunks']} passages "
-              f"({len(embedded)} documents embedded) into Milvus {spec.redacted()} in {time.perf_counter() - t0:.1f}s")
-        _summary(warnings)
-        return 0
+        store = open_milvus_store(settings, embedder, create=True)
+        where = f"Milvus {store.spec.redacted()}"
     from qa.engine import sync
 
     bar = _ProgressBar("doc", args.quiet)
-    report = sync(settings, embedder, bar, force=args.force)
+    report = sync(settings, embedder, bar, force=args.force, store=store)
     bar.close()
     _warn(report.warnings)
     if not report.documents:
@@ -93,7 +85,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(
         f"indexed {report.documents} documents, {report.chunks} passages "
         f"({len(report.embedded)} documents embedded, {report.unchanged} unchanged{removed}) "
-        f"into {settings.index} in {time.perf_counter() - t0:.1f}s"
+        f"into {where} in {time.perf_counter() - t0:.1f}s"
     )
     _summary(report.warnings)
     return 0

@@ -93,6 +93,7 @@ class Engine:
     answering: AnswerConfig = field(default_factory=AnswerConfig)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _looked: float = 0.0
+    _merging: threading.Thread | None = field(default=None, repr=False)
     _skipped: dict[tuple[str, int, int], Skipped] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -219,7 +220,8 @@ class Engine:
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
-            return doc, True
+        self._maybe_merge()
+        return doc, True
 
     def _refuse_duplicate(self, doc: Document) -> None:
         other = self.store.find_hash(doc.content_hash)
@@ -245,7 +247,21 @@ class Engine:
             faults.point("delete:committed")
             if origin == "upload":
                 (self.uploads / doc.source).unlink(missing_ok=True)
-            return doc
+        self._maybe_merge()
+        return doc
+
+    def _maybe_merge(self) -> None:
+        """Rebuild the vector structure in the background once enough writes piled up beside it (the store
+        decides; a no-op otherwise). Never on the request's path, one at a time."""
+        if self._merging is not None and self._merging.is_alive():
+            return
+
+        def run() -> None:
+            with contextlib.suppress(Exception):  # a failed merge costs speed, never an answer; the next write retries
+                self.store.merge()
+
+        self._merging = threading.Thread(target=run, name="citeqa-merge", daemon=True)
+        self._merging.start()
 
     def remove_unacknowledged_uploads(self) -> None:
         """Upload files that no committed document names (a crash between the file and the commit)."""
@@ -290,12 +306,12 @@ def _why_not_indexed(path: Path, taken: dict[str, str]) -> Skipped:
 
 
 def open_engine(settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None) -> Any:
-    """Engine over the local store (the default), MilvusEngine (qa/milvus_engine.py) when settings.store names Milvus."""
+    """Engine over the local store (the default), or over the Milvus store settings.store names (qa/milvus_engine.py)."""
     if (settings.store or "faiss") == "faiss":
         return Engine.open(settings, build_if_missing=build_if_missing, embedder=embedder)
-    from qa.milvus_engine import MilvusEngine
+    from qa.milvus_engine import open_milvus_engine
 
-    return MilvusEngine.open(settings, build_if_missing=build_if_missing, embedder=embedder)
+    return open_milvus_engine(settings, build_if_missing=build_if_missing, embedder=embedder)
 
 
 __all__ = ["Engine", "Settings", "open_engine", "sync", "IndexMismatch", "read_metadata"]

@@ -47,7 +47,10 @@ def _parts(store: Any, doc_id: str) -> tuple[Part, ...]:
     key = (id(store), int(store.generation()), doc_id)
     if key not in _CACHE:
         try:
-            found = tuple(getattr(store.document(doc_id), "parts", ()) or ())
+            if hasattr(store, "document_parts"):  # a store that keeps parts with its passages (Milvus)
+                found = tuple(store.document_parts(doc_id))
+            else:
+                found = tuple(getattr(store.document(doc_id), "parts", ()) or ())
         except DocumentNotFound:  # deleted between retrieval and now: no location rather than an error
             found = ()
         if len(_CACHE) >= 1024:

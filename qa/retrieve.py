@@ -126,8 +126,9 @@ def retrieve(
         fused = _fuse(dense, lexical, cfg)
     order = np.argsort(-fused, kind="stable")
     t2 = time.perf_counter()
-    out: Ranked = [(cands[i], float(fused[i]), {"dense": float(dense[i]), "lexical": float(lexical[i]),
-                                                 "fused": float(fused[i])}, None) for i in order]
+    out: Ranked = [
+        (cands[i], float(fused[i]), {"dense": float(dense[i]), "lexical": float(lexical[i]), "fused": float(fused[i])}, None) for i in order
+    ]
     if cfg.mode == "full" and cfg.rerank_depth > 0:
         out = _rerank(out, store, qvec, cfg)
     _timed(timings, t0, t1, t2)
@@ -145,15 +146,16 @@ def _rerank(ranked: Ranked, store: Store, qvec: np.ndarray, cfg: RetrievalConfig
     """The head gains a third ranking, by best sentence; below the head, fused order is kept under it."""
     head, tail = ranked[: cfg.rerank_depth], ranked[cfg.rerank_depth :]
     sents = store.sentences([c.chunk.chunk_id for c, _, _, _ in head])
-    sent = np.array([sentence_maxsim(sents.get(c.chunk.chunk_id, []), qvec, br["dense"]) for c, _, br, _ in head],
-                    dtype=np.float32)
+    sent = np.array([sentence_maxsim(sents.get(c.chunk.chunk_id, []), qvec, br["dense"]) for c, _, br, _ in head], dtype=np.float32)
     fused = np.array([f for _, f, _, _ in head], dtype=np.float32)
     if cfg.fusion == "blend":
         score = fused + cfg.w_sentence * _minmax(sent)
     else:
         score = fused + cfg.w_sentence / (cfg.rrf_k + 1 + _ranks(sent))
-    out: Ranked = [(c, float(s), {**br, "sentence": float(se), "rerank": float(s)}, tuple(sents.get(c.chunk.chunk_id, [])))
-                   for (c, _, br, _), s, se in zip(head, score, sent)]
+    out: Ranked = [
+        (c, float(s), {**br, "sentence": float(se), "rerank": float(s)}, tuple(sents.get(c.chunk.chunk_id, [])))
+        for (c, _, br, _), s, se in zip(head, score, sent)
+    ]
     out.sort(key=lambda x: -x[1])
     floor = min((s for _, s, _, _ in out), default=0.0)
     return out + [(c, floor - 1e-6 * (i + 1), br, None) for i, (c, _, br, _) in enumerate(tail)]
@@ -171,6 +173,5 @@ def _hits(ranked: Ranked, k: int) -> list[Hit]:
     out = []
     for c, s, br, sents in ranked[:k]:
         r = c.chunk
-        out.append(Hit(r.chunk_id, r.doc_id, r.start, r.end, round(float(s), 6), {a: round(float(b), 6) for a, b in br.items()},
-                       r, sents))
+        out.append(Hit(r.chunk_id, r.doc_id, r.start, r.end, round(float(s), 6), {a: round(float(b), 6) for a, b in br.items()}, r, sents))
     return out

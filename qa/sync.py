@@ -62,8 +62,14 @@ def _open(settings: Any, embedder: Embedder, force: bool, warnings: list[str]) -
     return open_local_store(settings, embedder, create=True), True
 
 
-def sync_folder(settings: Any, embedder: Embedder, progress: Callable[[int, int], Any] | None = None,
-                force: bool = False, store: Store | None = None, batch: int = BATCH) -> SyncReport:
+def sync_folder(
+    settings: Any,
+    embedder: Embedder,
+    progress: Callable[[int, int], Any] | None = None,
+    force: bool = False,
+    store: Store | None = None,
+    batch: int = BATCH,
+) -> SyncReport:
     """`progress(documents done, documents to do)`: the CLI draws documents/s and the time left from it."""
     folder = Path(settings.corpus)
     if not folder.is_dir():
@@ -110,8 +116,12 @@ def sync_folder(settings: Any, embedder: Embedder, progress: Callable[[int, int]
                 continue
             claimed[doc.doc_id] = path.name
             st = by_source.get(path.name)
-            if (st is not None and st.content_hash == doc.content_hash and st.fingerprint
-                    and st.fingerprint.rsplit(":", 1)[-1] == fp.rsplit(":", 1)[-1]):
+            if (
+                st is not None
+                and st.content_hash == doc.content_hash
+                and st.fingerprint
+                and st.fingerprint.rsplit(":", 1)[-1] == fp.rsplit(":", 1)[-1]
+            ):
                 report.unchanged += 1  # same text and metadata: not split, not embedded
                 continue
             docs.append(doc)

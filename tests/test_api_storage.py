@@ -43,8 +43,7 @@ def test_documents_page(client: TestClient) -> None:
         assert r.status_code == 422 and r.json()["detail"]
 
 
-def test_an_upload_over_the_sentence_cap_is_413(client: TestClient, default_engine_fake: Engine,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_upload_over_the_sentence_cap_is_413(client: TestClient, default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CITEQA_MAX_UPLOAD_SENTENCES", "20")
     before = state(default_engine_fake)
     r = client.post("/v1/documents", headers=AUTH, files={"file": ("long-report.txt", LONG, "text/plain")})
@@ -56,7 +55,8 @@ def test_an_upload_over_the_sentence_cap_is_413(client: TestClient, default_engi
 
 @pytest.mark.parametrize("err, status, words", [(errno.ENOSPC, 507, "full"), (errno.EROFS, 503, "not writable")])
 def test_a_full_or_read_only_disk_is_a_clear_error_that_changes_nothing(
-        client: TestClient, default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch, err: int, status: int, words: str) -> None:
+    client: TestClient, default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch, err: int, status: int, words: str
+) -> None:
     import qa.engine
 
     def fail(*a: object, **kw: object) -> None:

@@ -145,8 +145,9 @@ def test_a_deleted_corpus_document_stays_deleted_and_the_users_file_stays(settin
 
 def test_qa_index_killed_after_a_batch_resumes_from_it(settings: Settings) -> None:
     for i in range(6):
-        (settings.corpus / f"filler-{i}.txt").write_text(f"Filler report {i}. Coffee harvest number {i} rose in the "
-                                                         f"district of Solola, the report says.")
+        (settings.corpus / f"filler-{i}.txt").write_text(
+            f"Filler report {i}. Coffee harvest number {i} rose in the district of Solola, the report says."
+        )
     out = writer(settings, "sync", fault="sync:batch-committed")
     assert out.returncode == -signal.SIGKILL
     engine = reopen(settings)
@@ -171,8 +172,7 @@ def test_a_merge_killed_half_way_changes_no_answer(settings: Settings, tmp_path:
 
 
 def qa_cli(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 DAMAGE = {
@@ -231,20 +231,20 @@ def test_qa_index_beside_a_running_server_then_an_upload_loses_nothing(default_c
         for i in range(20):
             (tmp_path / "corpus" / f"report-{i:02d}.txt").write_text(
                 f"Field report {i}\n\nThe cooperative Xelaju{i:02d}q shipped {100 + i} sacks of coffee in 2024. "
-                "Its members repaired two roads.", encoding="utf-8")
+                "Its members repaired two roads.",
+                encoding="utf-8",
+            )
         out = qa_cli("index", "--quiet", env=env)
         assert out.returncode == 0, out.stderr
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and httpx.get(f"{base}/v1/documents", timeout=10).json()["total"] != 25:
             time.sleep(0.2)
         assert httpx.get(f"{base}/v1/documents", timeout=10).json()["total"] == 25  # seen without a restart
-        r = httpx.post(f"{base}/v1/documents", files={"file": ("quetzal-observatory.txt", NOTE)}, headers=AUTH,
-                       timeout=120)
+        r = httpx.post(f"{base}/v1/documents", files={"file": ("quetzal-observatory.txt", NOTE)}, headers=AUTH, timeout=120)
         assert r.status_code == 201, r.text
         listed = httpx.get(f"{base}/v1/documents", params={"limit": 1000}, timeout=10).json()
         assert listed["total"] == 26 and {f"report-{i:02d}" for i in range(20)} <= {d["doc_id"] for d in listed["documents"]}
-        body = httpx.post(f"{base}/v1/ask", json={"question": "How many sacks did cooperative Xelaju07q ship?"},
-                          timeout=60).json()
+        body = httpx.post(f"{base}/v1/ask", json={"question": "How many sacks did cooperative Xelaju07q ship?"}, timeout=60).json()
         top = body["passages"][0]  # found by its one rare word: the server's lexical index has the new documents
         assert top["doc_id"] == "report-07" and top["scores"]["lexical"] > 0
         assert qa_cli("index", "--quiet", env=env).returncode == 0  # a second `qa index` keeps the upload
@@ -252,9 +252,9 @@ def test_qa_index_beside_a_running_server_then_an_upload_loses_nothing(default_c
         assert httpx.get(f"{base}/v1/documents", timeout=10).json()["total"] == 26
 
 
-def test_a_read_only_index_folder_is_one_line_simulated(default_corpus: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_read_only_index_folder_is_one_line_simulated(
+    default_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The same as above where the tests run as root (read-only by EROFS from the file system, simulated)."""
     import errno
     import sqlite3

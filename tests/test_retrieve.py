@@ -13,12 +13,25 @@ from qa.retrieve import MODES, RetrievalConfig, retrieve
 Index = LocalStore
 
 DOCS = [
-    Document("coffee", "Coffee exports", "Guatemala exports coffee to the United States. Coffee farms cover the "
-             "highlands. Prices for arabica beans rose in 2024.", "coffee.txt"),
-    Document("ports", "Port expansion", "The Army Corps of Engineers will help plan two port expansions. Puerto "
-             "Quetzal and Santo Tomas de Castilla are the two ports. Work starts next year.", "ports.txt"),
-    Document("taiwan", "Relations with Taiwan", "Guatemala keeps diplomatic ties with Taiwan. China has pressed "
-             "it to switch recognition. The president visited Taipei.", "taiwan.txt"),
+    Document(
+        "coffee",
+        "Coffee exports",
+        "Guatemala exports coffee to the United States. Coffee farms cover the highlands. Prices for arabica beans rose in 2024.",
+        "coffee.txt",
+    ),
+    Document(
+        "ports",
+        "Port expansion",
+        "The Army Corps of Engineers will help plan two port expansions. Puerto "
+        "Quetzal and Santo Tomas de Castilla are the two ports. Work starts next year.",
+        "ports.txt",
+    ),
+    Document(
+        "taiwan",
+        "Relations with Taiwan",
+        "Guatemala keeps diplomatic ties with Taiwan. China has pressed it to switch recognition. The president visited Taipei.",
+        "taiwan.txt",
+    ),
 ]
 
 
@@ -90,8 +103,14 @@ def test_blend_fusion_is_a_normalised_weighted_sum(small: Index, fake_embedder) 
 
 def test_a_document_filter_restricts_every_mode(small: Index, fake_embedder) -> None:
     for mode in MODES:
-        hits = retrieve("coffee exports", small, 5, qvec=fake_embedder.embed_one("coffee exports"),
-                        doc_ids=["taiwan"], config=RetrievalConfig(mode=mode))
+        hits = retrieve(
+            "coffee exports",
+            small,
+            5,
+            qvec=fake_embedder.embed_one("coffee exports"),
+            doc_ids=["taiwan"],
+            config=RetrievalConfig(mode=mode),
+        )
         assert {h.doc_id for h in hits} <= {"taiwan"}
     assert retrieve("coffee", small, 5, qvec=fake_embedder.embed_one("coffee"), doc_ids=[]) == []
 

@@ -32,8 +32,7 @@ def test_round_trip(default_corpus: Path, tmp_path: Path, fake_embedder: FakeEmb
     again = open_store(tmp_path / "idx", fake_embedder)
     for p in prepared:
         d = again.document(p.document.doc_id)
-        assert (d.text, d.title, d.source, d.metadata) == (p.document.text, p.document.title, p.document.source,
-                                                           p.document.metadata)
+        assert (d.text, d.title, d.source, d.metadata) == (p.document.text, p.document.title, p.document.source, p.document.metadata)
     assert again.counts() == {"documents": 5, "chunks": sum(len(p.chunks) for p in prepared)}
     m = again.manifest()
     assert m["embedder"]["model"] == "fake-hash" and m["embedder"]["dim"] == 64
@@ -119,8 +118,7 @@ def test_a_full_disk_changes_nothing(default_corpus: Path, tmp_path: Path, monke
     assert sync(settings, emb, store=store).embedded == ["extra"]
 
 
-def test_an_upload_file_that_cannot_be_written_changes_nothing(default_engine_fake: Engine,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_upload_file_that_cannot_be_written_changes_nothing(default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = default_engine_fake
     before = (engine.store.generation(), engine.list_documents())
     import qa.engine as eng
@@ -193,3 +191,17 @@ def test_index_folder_copy_is_self_contained(default_corpus: Path, tmp_path: Pat
     shutil.copytree(settings.index, tmp_path / "copy")
     shutil.rmtree(default_corpus)
     assert open_store(tmp_path / "copy", FakeEmbedder()).counts()["documents"] == 5  # texts live in the index
+
+
+def test_piled_up_writes_are_merged_in_the_background(default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.dense
+
+    engine = default_engine_fake
+    monkeypatch.setattr(index.dense, "DELTA_MIN", 0)
+    monkeypatch.setattr(index.dense, "DELTA_SHARE", 0.0)
+    doc, _ = engine.add(b"Tikal rangers counted 312 howler monkeys in the 2022 canopy census.", "tikal.txt")
+    assert engine._merging is not None
+    engine._merging.join(timeout=60)
+    d = engine.store.describe()
+    assert d["delta"] == 0 and d["watermark"] == engine.store.generation()  # the new vector is in the saved structure
+    assert engine.ask("How many howler monkeys did the Tikal census count?").passages[0].doc_id == doc.doc_id

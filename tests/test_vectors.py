@@ -68,9 +68,7 @@ def _docs(n: int) -> list:
     rng = np.random.default_rng(3)
     docs = []
     for i in range(n):
-        text = " ".join(
-            " ".join(rng.choice(words, 9)).capitalize() + f" item{i}x{j}." for j in range(12)
-        )
+        text = " ".join(" ".join(rng.choice(words, 9)).capitalize() + f" item{i}x{j}." for j in range(12))
         docs.append(make_document(text.encode(), f"doc{i:02d}.txt", {"title": f"Doc {i}"}))
     return docs
 

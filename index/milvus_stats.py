@@ -1,0 +1,57 @@
+"""Corpus statistics of a Milvus store, held in the process: chunk count, token total and document frequency
+of every stemmed term, so BM25 and idf cost no round trip per question.
+
+BM25 is bm25s's "lucene" variant over the chunks' stored terms, the scores the FAISS path gives:
+    idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
+    bm25(q, chunk) = sum over q's terms t of idf(t) * tf / (tf + k1 * (1 - b + b * len / avglen))
+e.g. N=75 chunks, "quetzal" in none -> idf 5.0; a chunk holding it twice in 40 tokens (avglen 50) -> 6.9.
+The writer updates its own copy with each write; other processes reload when the store's generation moves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+K1, B = 1.2, 0.75
+
+
+@dataclass
+class CorpusStats:
+    n: int = 0  # chunks
+    tokens: int = 0  # terms over all chunks
+    df: Counter[str] = field(default_factory=Counter)  # stemmed term -> chunks holding it
+    generation: int = -1  # the store's generation these numbers are of
+
+    @classmethod
+    def of(cls, chunk_terms: Iterable[Sequence[str]], generation: int = -1) -> CorpusStats:
+        s = cls(generation=generation)
+        s.add(chunk_terms)
+        return s
+
+    def add(self, chunk_terms: Iterable[Sequence[str]], sign: int = 1) -> None:
+        for toks in chunk_terms:
+            self.n += sign
+            self.tokens += sign * max(1, len(toks))  # bm25s counts an empty chunk as one placeholder token
+            for t in set(toks):
+                self.df[t] += sign
+                if self.df[t] <= 0:
+                    del self.df[t]
+
+    def idf(self, term: str) -> float:
+        df = self.df.get(term, 0)
+        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+
+    def bm25(self, query: Sequence[str], toks: Sequence[str]) -> float:
+        """BM25 of one chunk (its terms) for the query terms; 0.0 when none is in the corpus or the chunk."""
+        if not self.n or not query:
+            return 0.0
+        tf = Counter(toks)
+        norm = K1 * (1 - B + B * max(1, len(toks)) / (self.tokens / self.n))
+        score = 0.0
+        for t in query:
+            if t in tf and t in self.df:
+                score += self.idf(t) * tf[t] / (tf[t] + norm)
+        return score
