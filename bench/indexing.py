@@ -6,7 +6,10 @@
         one citeqa Embedder backend over the same texts: throughput, single-query latency, cosine vs torch,
         SciFact nDCG@10 of dense retrieval over abstracts (the same measure as the baseline's)
     python -m bench.indexing citeqa --scifact DIR [--limit N] --work DIR [--embedder NAME]
-        citeqa's own `qa index` path (read, clean, chunk, embed passages and sentences, BM25, save)
+        citeqa's own `qa index` path (read, clean, chunk, embed passages and sentences, BM25, save), then the
+        SciFact nDCG@10 of its full retrieval pipeline over the same documents
+    python -m bench.indexing compare --scifact DIR [--limit N] [--modes late,separate,sentences,separate-pysbd]
+        the baseline and citeqa in each sentence-vector mode (index/vectorize.py), in one run
 Each prints one JSON object on its last stdout line.
 """
 
@@ -21,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import doc_text, load_scifact, peak_rss_mb, percentiles
+from bench.scifact import doc_text, load_scifact
+from bench.stats import percentiles
+from bench.system import peak_rss_mb
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -130,6 +135,14 @@ def citeqa(args: argparse.Namespace) -> dict[str, Any]:
         return embed(texts, *a, **kw)
 
     embedder.embed = counted  # type: ignore[method-assign]
+    embed_tokens = getattr(embedder, "embed_tokens", None)
+    if embed_tokens is not None:  # late chunking: one model run per passage gives its sentences' vectors too
+
+        def counted_tokens(texts: Any) -> Any:
+            calls["texts"] += len(texts)
+            return embed_tokens(texts)
+
+        embedder.embed_tokens = counted_tokens  # type: ignore[attr-defined]
     settings = Settings(corpus=corpus, index=work / ".citeqa")
     report = sync(settings, embedder, None, force=True)
     t2 = time.perf_counter()
@@ -141,16 +154,54 @@ def citeqa(args: argparse.Namespace) -> dict[str, Any]:
         sv = [np.frombuffer(v, np.float16).astype(np.float32) for (v,) in con.execute("SELECT vec FROM sentences")]
         np.save(args.vectors, np.vstack(cv + sv))
     texts = calls["texts"]
+    from index.sentences import SPLITTER
+    from index.vectorize import MODE
+
     return {"name": f"citeqa qa index ({embedder.backend})", "backend": embedder.backend, "docs": report.documents,
             "chunks": report.chunks, "sentences": n_sent, "texts_embedded": texts,
+            "splitter": SPLITTER, "sentence_vectors": MODE,
             "load_s": t1 - t0, "index_s": t2 - t1, "docs_per_s": report.documents / (t2 - t1),
             "chunks_per_s": report.chunks / (t2 - t1), "texts_per_s": texts / (t2 - t1),
-            "peak_rss_mb": peak_rss_mb(), "index_dir": str(settings.index)}
+            "peak_rss_mb": peak_rss_mb(), "index_dir": str(settings.index),
+            "ndcg10": full_pipeline_ndcg10(data, store, embedder), "queries": len(data.queries)}
+
+
+def full_pipeline_ndcg10(data: Any, store: Any, embedder: Any) -> float:
+    """SciFact nDCG@10 of citeqa's full retrieval pipeline (hybrid, sentence rerank) over the indexed documents."""
+    from index.documents import Document
+    from qa.beir import Dataset, evaluate, run_queries
+    from qa.retrieve import RetrievalConfig
+
+    docs = [Document(d, t, x, f"{d}.txt") for d, t, x in data.docs]
+    ds = Dataset(Path("scifact"), docs, data.queries, data.qrels, "")
+    return float(evaluate(run_queries(ds, store, embedder, RetrievalConfig()).run, data.qrels)["ndcg_at_10"])
+
+
+def compare(args: argparse.Namespace) -> dict[str, Any]:
+    """The baseline, then citeqa with each --modes setting of CITEQA_SENTENCE_VECTORS, one process each."""
+    import tempfile
+
+    from bench.workers import run_worker
+
+    sf = ["--scifact", args.scifact, *(["--limit", str(args.limit)] if args.limit else [])]
+    work = Path(args.work or tempfile.mkdtemp(prefix="citeqa-idx-"))
+    work.mkdir(parents=True, exist_ok=True)
+    base = run_worker("indexing", "baseline", *sf, "--vectors", str(work / "torch.npy"))
+    rows = []
+    for mode in (args.modes or "late").split(","):
+        splitter = "pysbd" if mode == "separate-pysbd" else "rules"
+        env = {"CITEQA_SENTENCE_VECTORS": mode.replace("-pysbd", ""), "CITEQA_SPLITTER": splitter}
+        row = run_worker("indexing", "citeqa", *sf, "--work", str(work / mode), env=env)
+        row["ratio_docs_per_s"] = row["docs_per_s"] / base["docs_per_s"]
+        print(json.dumps({k: row[k] for k in ("sentence_vectors", "splitter", "docs_per_s", "ratio_docs_per_s", "ndcg10")}),
+              file=__import__("sys").stderr, flush=True)
+        rows.append(row)
+    return {"baseline": base, "citeqa": rows}
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["baseline", "backend", "citeqa"])
+    p.add_argument("what", choices=["baseline", "backend", "citeqa", "compare"])
     p.add_argument("name", nargs="?")
     p.add_argument("--scifact", required=True)
     p.add_argument("--limit", type=int)
@@ -159,8 +210,9 @@ def main() -> None:
     p.add_argument("--compare")
     p.add_argument("--work")
     p.add_argument("--embedder")
+    p.add_argument("--modes", help="compare: comma-separated CITEQA_SENTENCE_VECTORS settings")
     args = p.parse_args()
-    result = {"baseline": baseline, "backend": backend, "citeqa": citeqa}[args.what](args)
+    result = {"baseline": baseline, "backend": backend, "citeqa": citeqa, "compare": compare}[args.what](args)
     print(json.dumps(result))
 
 

@@ -38,9 +38,12 @@ def _targets(r: dict[str, Any]) -> list[str]:
                      "yes" if soak["errors"] == 0 and growth < 50 else "no"])
     ix = r.get("indexing")
     if ix:
-        ratio = ix["ratio_chunks_per_s"]
-        rows.append(["indexing ≥ 1.3× the plain baseline (chunks/s vs abstracts/s)", f"{ratio:.2f}×",
-                     "yes" if ratio >= 1.3 else "no"])
+        ratio = ix["ratio_docs_per_s"]
+        nd = ix["citeqa"].get("ndcg10")
+        full = ix["citeqa"]["docs"] >= 5183
+        rows.append(["indexing ≥ 1.5× the plain baseline in documents/s" + (", SciFact nDCG@10 ≥ 0.737" if full else ""),
+                     f"{ratio:.2f}×" + (f", nDCG@10 {nd:.3f}" if nd is not None else ""),
+                     "yes" if ratio >= 1.5 and (not full or (nd or 0) >= 0.737) else "no"])
     sc = r.get("scale")
     if sc:
         big = max(sc["sizes"], key=lambda x: x["n"])
@@ -93,20 +96,27 @@ def _startup(r: dict[str, Any]) -> list[str]:
 
 def _indexing(ix: dict[str, Any]) -> list[str]:
     b, c = ix["baseline"], ix["citeqa"]
+    mode = c.get("sentence_vectors", "separate")
+    how = {"late": "embed every passage once and pool each sentence's vector from the passage run's token states "
+                   "(late chunking, index/vectorize.py)",
+           "separate": "embed every passage *and* every sentence",
+           "sentences": "embed every sentence once and pool each passage's vector from its sentences' token states"}
     out = ["## 2. Indexing SciFact", "",
            "Baseline: `SentenceTransformer.encode(title + abstract, batch_size=32, normalize_embeddings=True)` + "
-           "`faiss.IndexFlatIP`, in its own process. citeqa: the `qa index` path (read files, clean, chunk, embed "
-           "every passage *and* every sentence, BM25, atomic save), in its own process. Model load excluded from both "
-           "rates and shown apart.", ""]
+           "`faiss.IndexFlatIP`, in its own process. citeqa: the `qa index` path (read files, clean, split sentences "
+           f"({c.get('splitter', 'pysbd')}), chunk, {how.get(mode, mode)}, BM25, atomic save), in its own process. "
+           "Model load excluded from both rates and shown apart. nDCG@10 over the claims whose relevant abstracts "
+           "are all indexed: the baseline's is dense retrieval over abstracts, citeqa's its full pipeline.", ""]
     out += table(["", "documents", "chunks", "texts embedded", "model load s", "index s", "docs/s", "chunks/s",
-                  "peak RSS MiB"],
+                  "nDCG@10", "peak RSS MiB"],
                  [["baseline", b["docs"], b["docs"], b["docs"], b["load_s"], b["index_s"], b["docs_per_s"],
-                   b["docs_per_s"], b["peak_rss_mb"]],
+                   b["docs_per_s"], _nd(b.get("ndcg10")), b["peak_rss_mb"]],
                   [c["name"], c["docs"], c["chunks"], c["texts_embedded"], c["load_s"], c["index_s"], c["docs_per_s"],
-                   c["chunks_per_s"], c["peak_rss_mb"]]])
-    out += [f"Ratio citeqa / baseline: **{ix['ratio_chunks_per_s']:.2f}×** in chunks per second "
-            f"({ix['ratio_docs_per_s']:.2f}× in documents per second); citeqa embeds "
-            f"{c['texts_embedded'] / max(1, c['docs']):.1f} texts per document against the baseline's 1.", ""]
+                   c["chunks_per_s"], _nd(c.get("ndcg10")), c["peak_rss_mb"]]])
+    out += [f"Ratio citeqa / baseline: **{ix['ratio_docs_per_s']:.2f}×** in documents per second "
+            f"({ix['ratio_chunks_per_s']:.2f}× in chunks per second) over {b.get('queries', '?')} claims; "
+            f"citeqa runs the model over {c['texts_embedded'] / max(1, c['docs']):.1f} texts per document "
+            f"(sentence vectors: {mode}) against the baseline's 1.", ""]
     return out
 
 

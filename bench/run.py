@@ -1,7 +1,7 @@
 """`make bench`: measure serving, indexing, embedding backends, scale and start-up, each next to a baseline
 in the same run, and regenerate docs/BENCHMARKS.md.
 
-    python -m bench.run [--quick] [--scifact DIR] [--only serving,indexing,backends,scale,startup] [--out FILE]
+    python -m bench.run [--quick] [--scifact DIR] [--limit N] [--only serving,indexing,backends,scale,startup] [--out FILE]
 
 --quick is CI-sized (SciFact's first 500 abstracts, 200 requests per level, 50k vectors); the full run uses
 all 5,183 abstracts, 2,000 requests per level plus a 10,000-request soak, and 100k and 1M vectors.
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     only = set(args.only.split(",")) if args.only else set(SECTIONS)
     scifact = Path(args.scifact) if args.scifact else DEFAULT_SCIFACT
     has_scifact = (scifact / "queries.jsonl").exists()
-    limit = ["--limit", "500"] if args.quick else []
+    limit = ["--limit", str(args.limit)] if args.limit else (["--limit", "500"] if args.quick else [])
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "default_backend": default_backend(),
                                "command": " ".join(["python -m bench.run", *sys.argv[1:]]), "skipped": []}
     work = Path(tempfile.mkdtemp(prefix="citeqa-bench-"))
@@ -110,6 +110,7 @@ def main() -> int:
     p = argparse.ArgumentParser(prog="bench.run", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="CI-sized run")
     p.add_argument("--scifact", help=f"BEIR SciFact folder (default {DEFAULT_SCIFACT})")
+    p.add_argument("--limit", type=int, help="SciFact's first N abstracts for indexing, backends, scale (default all; 500 with --quick)")
     p.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
     p.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
     p.add_argument("--json", help="also write the raw results here")

@@ -1,8 +1,8 @@
 """Documents -> PreparedDocuments (chunks, sentences, lexical terms, vectors), ready for `Store.put`.
 
 `prepare(documents, embedder, params, origin)` is the one verb; `embed_documents` is the one place a batch of
-documents meets the model (passages as "title. passage", then every sentence), so a faster embedding scheme
-changes only that function.
+documents meets the model (through index/vectorize.py: one pass over the text gives passage and sentence
+vectors), so a faster embedding scheme changes only that function.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from index.chunk import CHUNKER_VERSION, ChunkParams, chunk
 from index.documents import Document
 from index.embed import Embedder
 from index.lexical import terms
+from index.sentences import SPLITTER
 from index.store import PreparedDocument
+from index.vectorize import MODE as SENTENCE_VECTORS
+from index.vectorize import DocParts, flat, vectorize
 
 EMBED_TITLE = True  # passages are embedded as "title. passage" (measured: see docs/QUALITY.md)
 
@@ -30,16 +33,13 @@ class Split:
     sentences: list[tuple[int, int, bool]]
 
 
-def flat(text: str) -> str:
-    return " ".join(text.split())
-
-
 def passage_embed_text(title: str, passage: str) -> str:
     return f"{flat(title)}. {flat(passage)}" if EMBED_TITLE and title else flat(passage)
 
 
 def chunking_manifest(params: ChunkParams) -> dict[str, Any]:
-    return {**params.as_dict(), "splitter": "pysbd", "embed_title": EMBED_TITLE, "version": CHUNKER_VERSION}
+    return {**params.as_dict(), "splitter": SPLITTER, "sentence_vectors": SENTENCE_VECTORS, "embed_title": EMBED_TITLE,
+            "version": CHUNKER_VERSION}
 
 
 def split_document(doc: Document, params: ChunkParams) -> Split:
@@ -58,25 +58,31 @@ def split_document(doc: Document, params: ChunkParams) -> Split:
 def embed_documents(
     docs: Sequence[Document], splits: Sequence[Split], embedder: Embedder, progress: Callable[[int, int], Any] | None = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(chunk vectors, sentence vectors) per document, in one pass of the model over the batch."""
-    texts: list[str] = []
+    """(chunk vectors, sentence vectors) per document from one pass of the model over the text (index/vectorize.py:
+    passage vectors pooled from the sentence runs by default; a sentence pass too for embedders without token
+    outputs)."""
+    items = []
     for d, sp in zip(docs, splits):
-        texts += [passage_embed_text(d.title, d.text[s:e]) for s, e, _, _ in sp.chunks]
-        texts += [flat(d.text[s:e]) for s, e, _ in sp.sentences]
+        owner = [0] * len(sp.sentences)  # a sentence's vector is pooled from the first chunk that holds it
+        for c, (_, _, s0, s1) in reversed(list(enumerate(sp.chunks))):
+            owner[s0:s1] = [c] * (s1 - s0)
+        items.append(DocParts(d.title, d.text, [(s, e) for s, e, _, _ in sp.chunks],
+                              [(s, e, owner[k]) for k, (s, e, _) in enumerate(sp.sentences)]))
+    total = sum(len(it.chunks) + len(it.sentences) for it in items)
     done = 0
 
     def tick(n: int) -> None:
         nonlocal done
         done += n
         if progress:
-            progress(done, len(texts))
+            progress(done, total)
 
-    vectors = embedder.embed(texts, progress=tick) if texts else np.zeros((0, embedder.dim), np.float32)
-    out, at = [], 0
-    for sp in splits:
-        nc, ns = len(sp.chunks), len(sp.sentences)
-        out.append((vectors[at : at + nc], vectors[at + nc : at + nc + ns]))
-        at += nc + ns
+    chunk_vecs, sent_vecs = vectorize(embedder, items, passage_embed_text, progress=tick)
+    out, at_c, at_s = [], 0, 0
+    for it in items:
+        nc, ns = len(it.chunks), len(it.sentences)
+        out.append((chunk_vecs[at_c : at_c + nc], sent_vecs[at_s : at_s + ns]))
+        at_c, at_s = at_c + nc, at_s + ns
     return out
 
 

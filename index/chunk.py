@@ -14,7 +14,8 @@ from index.sentences import Sentence, split
 # Bump when cleaning, sentence splitting or packing changes: indexes built before are then re-chunked.
 # 4: documents read by index/formats (rendered Markdown, web-page main content, PDF paragraphs + parts)
 # 5: table rows and list items are not headings; no sentence break without a space; terms() keeps U.S., e-mail, 3.10
-CHUNKER_VERSION = 5
+# 6: the rule sentence splitter (index/splitter.py) instead of pysbd
+CHUNKER_VERSION = 6
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ The ONNX graph is exported once, offline, from the packaged weights (torch.onnx,
 then) and cached under `$CITEQA_CACHE/onnx/<weights sha256[:16]>-v<EXPORT_VERSION>/` (default cache
 `~/.cache/citeqa`):
     model.onnx        float32, input_ids/attention_mask/token_type_ids (batch, tokens) -> embedding (batch, 384)
+                      and tokens (batch, tokens, 384): the last hidden states, for late pooling (index/vectorize.py)
     model-int8.onnx   the same, MatMul weights quantised to int8 per channel (onnxruntime dynamic quantisation)
 Mean pooling over the attention mask and L2 normalisation are inside the graph, so one row out is what
 sentence-transformers' `encode(..., normalize_embeddings=True)` returns for the same text (max 256 tokens).
@@ -26,7 +27,7 @@ from index.embed import Embedder, model_dir, weights_sha256
 from index.settings import Settings, offline_libraries
 
 MAX_TOKENS = 256
-EXPORT_VERSION = 1  # bump when the exported graph changes: old cache folders are then ignored
+EXPORT_VERSION = 2  # 2: second output "tokens"; bump when the exported graph changes: old cache folders are then ignored
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -63,7 +64,7 @@ def _export_float(dest: Path) -> None:
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
+            return torch.nn.functional.normalize(mean, p=2.0, dim=1), hidden
 
     encoder = AutoModel.from_pretrained(str(model_dir()), local_files_only=True).eval()
     ids = torch.ones((2, 8), dtype=torch.long)
@@ -72,8 +73,8 @@ def _export_float(dest: Path) -> None:
         warnings.simplefilter("ignore")
         torch.onnx.export(
             Pooled(encoder), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(dest), dynamo=False,
-            input_names=list(INPUTS), output_names=["embedding"],
-            dynamic_axes={**axes, "embedding": {0: "batch"}}, opset_version=17,
+            input_names=list(INPUTS), output_names=["embedding", "tokens"],
+            dynamic_axes={**axes, "embedding": {0: "batch"}, "tokens": {0: "batch", 1: "tokens"}}, opset_version=17,
         )
 
 
@@ -149,15 +150,33 @@ class OnnxEmbedder(Embedder):
         tok.no_padding()
         self.tokenizer = tok
 
-    def _run(self, encodings: Sequence[Any]) -> np.ndarray:
+    def _feed(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
         for i, e in enumerate(encodings):
             ids[i, : len(e.ids)] = e.ids
             mask[i, : len(e.ids)] = 1
-        out = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+    def _run(self, encodings: Sequence[Any]) -> np.ndarray:
+        out = self.session.run(["embedding"], self._feed(encodings))
         return np.asarray(out[0], dtype=np.float32)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]]:
+        """Per text: (pooled vector (dim,), token states (n_tokens, dim), token character offsets into the text;
+        special tokens have (0, 0)). One model run gives both; the pooled vector is the one `embed` returns.
+        One text per call (see `embed`), calls spread over the worker threads."""
+
+        def run(text: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+            enc = self.tokenizer.encode(text)
+            vec, states = self.session.run(["embedding", "tokens"], self._feed([enc]))
+            return np.asarray(vec[0], np.float32), np.asarray(states[0], np.float32), list(enc.offsets)
+
+        if len(texts) <= 1:
+            return [run(t) for t in texts]
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(run, texts))
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed(texts, batch_size=max(1, len(texts)))

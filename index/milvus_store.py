@@ -65,6 +65,9 @@ def _eq(field: str, value: str) -> str:
     return f"{field} == {json.dumps(value, ensure_ascii=False)}"
 
 
+SEAL_AFTER = 64  # documents written before `merge` seals them (milvus-lite otherwise scans unsealed rows per search)
+
+
 class MilvusStore:
     kind = "milvus"
     # whether a dense-only search also returns the passages' vectors (retrieve's pseudo-relevance feedback,
@@ -88,6 +91,7 @@ class MilvusStore:
         self._words: Counter[str] = Counter()  # lower-case surface word -> chunks holding it
         self._rows: OrderedDict[int, dict[str, Any]] = OrderedDict()  # recent candidates, for sentences()
         self._parts: dict[str, dict[tuple[int, int], dict[str, Any]]] = {}  # doc_id -> parts seen with its passages
+        self._unsealed = 0  # documents written since the last flush
         self._checked = 0.0
         self._refreshing = threading.Lock()
         logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
@@ -261,6 +265,7 @@ class MilvusStore:
             self._insert("documents", rows["parts"])
             self._insert("chunks", rows["chunks"])
             self._insert("documents", rows["heads"])
+            self._unsealed += len(docs)
             if self._stats is not None:
                 self._stats.add(p.chunk_terms[i] for p in docs for i in range(len(p.chunks)))
                 self._count_words(p.document.text[c[0] : c[1]] for p in docs for c in p.chunks)
@@ -306,11 +311,15 @@ class MilvusStore:
             self.client.insert(self.names[kind], rows[lo : lo + BATCH])
 
     def merge(self) -> None:
-        """Seal what was written into indexed segments (after a bulk load)."""
+        """Seal what was written into indexed segments once a bulk load's worth piled up (the engine calls this
+        after every write; a flush per upload would cost the server a seal each time)."""
+        if self._unsealed >= SEAL_AFTER:
+            self.flush()
+
+    def flush(self) -> None:
         for name in self.names.values():
             self.client.flush(name)
-
-    flush = merge
+        self._unsealed = 0
 
     def close(self) -> None:
         self.client.close()

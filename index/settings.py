@@ -14,6 +14,8 @@ CITEQA_EMBEDDER              embedder              None: the default backend (in
 CITEQA_CACHE                 cache                 ~/.cache/citeqa (the ONNX export, BEIR index caches)
 CITEQA_THREADS               threads               None: the CPU count (ONNX embedding workers)
 CITEQA_VECTOR_INDEX          vector_index          auto | flat | hnsw | ivf
+CITEQA_SPLITTER              splitter              rules | pysbd (sentence boundaries: index/splitter.py or pysbd)
+CITEQA_SENTENCE_VECTORS      sentence_vectors      sentences | late | separate (index/vectorize.py)
 CITEQA_STORE                 store                 faiss | milvus:///path/file.db | milvus://host:19530 | https://...
 CITEQA_MILVUS_TOKEN          milvus_token          None
 CITEQA_MILVUS_PREFIX         milvus_prefix         citeqa (collection names' prefix)
@@ -101,6 +103,8 @@ class Settings:
     cache: Path = field(default_factory=_default_cache)
     threads: int | None = None
     vector_index: str = "auto"
+    splitter: str = "rules"
+    sentence_vectors: str = "sentences"
     store: StoreAddress = StoreAddress()
     milvus_token: str | None = None
     milvus_prefix: str = "citeqa"
@@ -143,6 +147,8 @@ class Settings:
             cache=Path(get("CACHE")) if get("CACHE") else _default_cache(),
             threads=_whole("CITEQA_THREADS", get("THREADS")),
             vector_index=get("VECTOR_INDEX").lower() or "auto",
+            splitter=get("SPLITTER") or cls.splitter,
+            sentence_vectors=get("SENTENCE_VECTORS") or cls.sentence_vectors,
             store=StoreAddress.parse(get("STORE")),
             milvus_token=get("MILVUS_TOKEN") or None,
             milvus_prefix=get("MILVUS_PREFIX") or "citeqa",

@@ -138,7 +138,7 @@ def test_two_replicas_share_the_server(
     logs = [tmp_path / f"replica-{p}.log" for p in ports]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--port", str(p), "--log-level", "warning"],
+            [sys.executable, "-m", "cli", "serve", "--port", str(p), "--log-level", "warning"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -172,7 +172,7 @@ def test_two_replicas_share_the_server(
         assert a.get(f"/v1/documents/{doc_id}").status_code == 404
         # a third replica with another embedder (fp32 ONNX, not int8) refuses to start, in one line
         other = subprocess.run(
-            [sys.executable, "-m", "qa.cli", "serve", "--port", str(_free_port())],
+            [sys.executable, "-m", "cli", "serve", "--port", str(_free_port())],
             cwd=ROOT,
             env={**env, "CITEQA_EMBEDDER": "onnx"},
             capture_output=True,
@@ -223,7 +223,7 @@ def test_qa_index_resumes_after_a_kill(milvus_uri: str, tmp_path: Path) -> None:
         "CITEQA_INDEX": str(tmp_path / "idx"),
         "CITEQA_FAULT": "sync:batch-committed",
     }
-    cmd = [sys.executable, "-m", "qa.cli", "index"]
+    cmd = [sys.executable, "-m", "cli", "index"]
     first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert first.returncode == -9, first.stderr[-2000:]
     del env["CITEQA_FAULT"]
