@@ -29,10 +29,11 @@ test: install  ## every test: the real model, servers, Chromium, Milvus
 test-fast: install  ## no model, no server, no browser: the plumbing in seconds
 	$(VENV)/bin/python -m pytest -q -m "not slow and not browser and not milvus"
 
-check: install  ## what CI and pre-commit check: lint, format, strict types
+check: install  ## what CI and pre-commit check: lint, format, strict types (tests and bench: types, not strict)
 	$(VENV)/bin/ruff check index qa api cli tests bench
 	$(VENV)/bin/ruff format --check index qa api cli tests bench
 	$(VENV)/bin/mypy --strict index qa api cli
+	$(VENV)/bin/mypy tests bench
 
 fmt: install
 	$(VENV)/bin/ruff format index qa api cli tests bench

@@ -127,22 +127,23 @@ class AnswerOut(_Open):
     # A real answer (the default corpus, all-MiniLM-L6-v2 ONNX int8; passage text shortened, scores rounded):
     # tests/test_contract.py asks the question and compares.
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "question": "When did Rubio meet Arévalo?",
-        "answer": {"text": "U.S. Secretary of State Marco Rubio and Guatemalan President Bernardo Arévalo reaffirmed "
-                           "the deep ties between their nations in a high-level diplomatic meeting on February 5, 2025 "
-                           "at the Palacio Nacional de la Cultura.",
-                   "doc_id": "rubio-arevalo-meeting-feb-2025", "title": TITLE, "start": 159, "end": 377, "score": 2.27,
-                   "span": {"text": "February 5, 2025", "start": 322, "end": 338},
+        "question": "By how much did Guatemala agree to increase deportation flights?",
+        "answer": {"text": "Guatemala, a key transit and origin country for migration, has agreed to increase deportation "
+                           "flights by 40%, ensuring the safe return and reintegration of Guatemalan nationals and "
+                           "repatriation of third-country migrants.",
+                   "doc_id": "rubio-arevalo-meeting-feb-2025", "title": TITLE, "start": 756, "end": 976, "score": 2.44,
+                   "span": {"text": "40%", "start": 861, "end": 864},
                    "page": None, "page_end": None, "location": None, "ocr": False},
         "answered": True, "confidence": 1.0, "confidence_label": "likely", "threshold": 0.2823, "spelling": None,
-        "passages": [{"rank": 1, "text": "U.S. and Guatemala Strengthen Strategic Cooperation on ...", "score": 1.17,
-                      "doc_id": "rubio-arevalo-meeting-feb-2025", "title": TITLE, "start": 57, "end": 706,
-                      "scores": {"dense": 0.378, "lexical": 7.55, "fused": 0.972, "sentence": 0.62, "rerank": 1.17},
-                      "date": "2025-04-22", "highlight": {"start": 159, "end": 377},
+        "passages": [{"rank": 1, "text": "Tackling Illegal Migration and Border Security\n\nGuatemala, a key trans ...",
+                      "score": 1.2, "doc_id": "rubio-arevalo-meeting-feb-2025", "title": TITLE, "start": 708, "end": 1532,
+                      "scores": {"dense": 0.687, "lexical": 12.07, "fused": 1.0, "sentence": 0.787, "rerank": 1.2},
+                      "date": "2025-04-22", "highlight": {"start": 756, "end": 976},
                       "page": None, "page_end": None, "location": None, "ocr": False}],
-        "context": {"used": False, "query": "When did Rubio meet Arévalo?", "previous": None, "carried": []},
-        "timings_ms": {"spelling": 2.1, "embed": 3.7, "search": 6.6, "fuse": 0.2, "rerank": 1.4, "answer": 3.8,
-                       "total": 18.1},
+        "context": {"used": False, "query": "By how much did Guatemala agree to increase deportation flights?",
+                    "previous": None, "carried": []},
+        "timings_ms": {"spelling": 2.3, "embed": 3.8, "search": 2.8, "fuse": 0.2, "rerank": 1.3, "answer": 2.2,
+                       "total": 12.6},
     }]})
 
     question: str

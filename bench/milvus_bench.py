@@ -121,7 +121,8 @@ class Timed:
     """Wraps a MilvusClient: wall time per method, to see where an ask spends it."""
 
     def __init__(self, inner: Any) -> None:
-        self.inner, self.ms = inner, {}
+        self.inner = inner
+        self.ms: dict[str, list[float]] = {}
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.inner, name)

@@ -22,6 +22,7 @@ import pytest
 
 from index.errors import CiteqaError, DocumentNotFound, DuplicateDocument, IndexMismatch, UnsupportedType
 from index.milvus_store import StoreSpec, parse_store
+from index.settings import StoreAddress
 from qa.engine import Engine, Settings, open_engine
 from qa.evaluate import load_gold, run_gold, summarize
 
@@ -102,7 +103,7 @@ def test_faiss_stays_the_default(monkeypatch: pytest.MonkeyPatch, default_corpus
 
 @pytest.fixture
 def lite(default_corpus: Path, tmp_path: Path) -> Settings:
-    return Settings(corpus=default_corpus, index=tmp_path / "idx", store=f"milvus://{tmp_path / 'store.db'}")
+    return Settings(corpus=default_corpus, index=tmp_path / "idx", store=StoreAddress.parse(f"milvus://{tmp_path / 'store.db'}"))
 
 
 def test_milvus_answers_like_faiss(lite: Settings, fake_embedder) -> None:
@@ -243,7 +244,7 @@ def test_missing_store_and_locked_file_are_one_line_errors(tmp_path: Path, lite:
 @pytest.mark.slow
 def test_gold_metrics_match_faiss(default_engine: Engine, default_corpus_session: Path, tmp_path: Path,
                                   real_embedder) -> None:
-    settings = Settings(corpus=default_corpus_session, store=f"milvus://{tmp_path / 'gold.db'}")
+    settings = Settings(corpus=default_corpus_session, store=StoreAddress.parse(f"milvus://{tmp_path / 'gold.db'}"))
     sync(settings, real_embedder)
     milvus = open_engine(settings, embedder=real_embedder)
     gold = load_gold(ROOT / "tests/gold/questions.jsonl")
@@ -264,7 +265,7 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, seconds: float = 120) -> 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"{proc.args} exited with {proc.returncode}: {log.read_text()[-2000:]}")
+            raise AssertionError(f"{proc.args!r} exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -294,7 +295,7 @@ def milvus_server(tmp_path: Path) -> Iterator[str]:
 @pytest.mark.slow
 def test_two_replicas_share_one_milvus(milvus_server: str, default_corpus_session: Path, tmp_path: Path,
                                        real_embedder) -> None:
-    sync(Settings(corpus=default_corpus_session, store=milvus_server), real_embedder)
+    sync(Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_server)), real_embedder)
     key = "replica-test-key"
     env = {**os.environ, "CITEQA_STORE": milvus_server, "CITEQA_API_KEY": key,
            "CITEQA_CORPUS": str(tmp_path / "no-corpus"), "CITEQA_INDEX": str(tmp_path / "no-index")}

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from index.errors import DocumentNotFound, DuplicateDocument, IndexMismatch
+from index.settings import StoreAddress
 from qa.engine import Engine, Settings, open_engine
 from qa.evaluate import load_gold, run_gold, summarize
 from tests import milvus_server
@@ -49,7 +50,7 @@ _prefixes = iter(f"t{i}" for i in range(1000))
 @pytest.fixture
 def server_settings(milvus_uri: str, default_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("CITEQA_MILVUS_PREFIX", next(_prefixes))  # each test its own collections
-    return Settings(corpus=default_corpus, index=default_corpus.parent / "idx", store=milvus_uri)
+    return Settings(corpus=default_corpus, index=default_corpus.parent / "idx", store=StoreAddress.parse(milvus_uri))
 
 
 def test_a_2_3_server_gets_the_fallback_schema(server_settings: Settings, fake_embedder) -> None:
@@ -109,7 +110,7 @@ def test_gold_metrics_on_the_server_match_faiss(
     default_engine: Engine, default_corpus_session: Path, milvus_uri: str, real_embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CITEQA_MILVUS_PREFIX", "gold")
-    settings = Settings(corpus=default_corpus_session, store=milvus_uri)
+    settings = Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_uri))
     sync(settings, real_embedder)
     milvus = open_engine(settings, embedder=real_embedder)
     gold = load_gold(ROOT / "tests/gold/questions.jsonl")
@@ -124,7 +125,7 @@ def test_two_replicas_share_the_server(
     milvus_uri: str, default_corpus_session: Path, tmp_path: Path, real_embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CITEQA_MILVUS_PREFIX", "replicas")
-    sync(Settings(corpus=default_corpus_session, store=milvus_uri), real_embedder)
+    sync(Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_uri)), real_embedder)
     key = "replica-test-key"
     env = {
         **os.environ,
