@@ -137,7 +137,7 @@ class AnswerOut(_Open):
         "answered": True, "confidence": 1.0, "confidence_label": "likely", "threshold": 0.2823, "spelling": None,
         "passages": [{"rank": 1, "text": "Tackling Illegal Migration and Border Security\n\nGuatemala, a key trans ...",
                       "score": 1.2, "doc_id": "rubio-arevalo-meeting-feb-2025", "title": TITLE, "start": 708, "end": 1532,
-                      "scores": {"dense": 0.687, "lexical": 12.07, "fused": 1.0, "sentence": 0.787, "rerank": 1.2},
+                      "scores": {"dense": 0.641, "lexical": 12.07, "fused": 1.0, "sentence": 0.787, "rerank": 1.2},
                       "date": "2025-04-22", "highlight": {"start": 756, "end": 976},
                       "page": None, "page_end": None, "location": None, "ocr": False}],
         "context": {"used": False, "query": "By how much did Guatemala agree to increase deportation flights?",
