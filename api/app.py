@@ -28,8 +28,10 @@ from index.settings import Settings
 from qa.engine import open_engine
 
 STATIC = Path(__file__).resolve().parent / "static"
-PLACEHOLDER = ("<!doctype html><meta charset=utf-8><title>citeqa</title><h1>citeqa</h1>"
-               "<p>The chat page is not installed. The API is at <a href=/docs>/docs</a>.</p>")
+PLACEHOLDER = (
+    "<!doctype html><meta charset=utf-8><title>citeqa</title><h1>citeqa</h1>"
+    "<p>The chat page is not installed. The API is at <a href=/docs>/docs</a>.</p>"
+)
 
 DESCRIPTION = """Ask questions of a folder of documents and get answers that are retrieved, never generated:
 ranked passages with exact citations (`document.text[start:end] == passage.text`) and the single best answer
@@ -71,10 +73,13 @@ def create_app(source: Settings | QAEngine | None = None, config: ApiConfig | No
     app.add_middleware(BodyLimit, config=config)
     app.add_middleware(WriteAuth)
     if config.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
-                           allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                           expose_headers=["X-Request-ID", "Location"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Location"],
+        )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     return app

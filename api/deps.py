@@ -19,8 +19,9 @@ from qa.answer import Answer
 
 
 class QAEngine(Protocol):
-    def ask(self, question: str, top_k: int = 5, doc_ids: list[str] | None = None,
-            history: list[str] | None = None) -> Answer: ...
+    def ask(
+        self, question: str, top_k: int = 5, doc_ids: list[str] | None = None, history: list[str] | None = None
+    ) -> Answer: ...
 
     def list_documents(self) -> list[dict[str, Any]]: ...
 
@@ -52,8 +53,10 @@ ConfigDep = Annotated[ApiConfig, Depends(get_config)]
 
 _bearer = HTTPBearer(auto_error=False, description="The server's CITEQA_API_KEY, as `Authorization: Bearer <key>`.")
 
-DISABLED = ("writes are disabled on this server: start it with CITEQA_API_KEY=<a secret key> to enable uploads "
-            "and deletes, then send 'Authorization: Bearer <key>'")
+DISABLED = (
+    "writes are disabled on this server: start it with CITEQA_API_KEY=<a secret key> to enable uploads "
+    "and deletes, then send 'Authorization: Bearer <key>'"
+)
 WRONG_KEY = "missing or wrong API key: send 'Authorization: Bearer <key>' with the server's CITEQA_API_KEY"
 
 

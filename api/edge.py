@@ -50,7 +50,9 @@ class WriteAuth:
             if problem is not None:
                 scope[ROUTE_HINT] = template
                 await JSONResponse(
-                    {"detail": problem.detail}, status_code=problem.status_code, headers={**(problem.headers or {}), "connection": "close"}
+                    {"detail": problem.detail},
+                    status_code=problem.status_code,
+                    headers={**(problem.headers or {}), "connection": "close"},
                 )(scope, receive, send)
                 return
         await self.app(scope, receive, send)

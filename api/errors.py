@@ -1,19 +1,19 @@
 """Every error the HTTP edge answers, mapped in this one place, always as JSON {"detail": "..."}.
 
-    DocumentTooLarge              413  (over CITEQA_MAX_UPLOAD_SENTENCES)
-    StorageFull                   507  (disk full: nothing was changed)
-    StorageUnavailable            503  (read-only or unwritable index folder)
-    BadQuestion, BadDocument      422  (empty/over-long question; undecodable text, broken PDF, no text)
-    DocumentNotFound              404
-    DuplicateDocument             409  {"detail": ..., "doc_id": "<the document that has this text>"}
-                                       (409 rather than idempotent 200: the client learns its upload was not
-                                       stored under a new id, and the existing id comes with the answer)
-    UnsupportedType               415
-    CorpusNotFound, Index*        503  (server state, not the request)
-    any other CiteqaError         400
-    request validation            422  {"detail": "body.question: ...", "errors": [{loc, msg, type}, ...]}
-    HTTPException (413, 401, ...) its own status, {"detail": ...}; a 405's `Allow` lists every method
-                                  that some route of that path takes (Starlette names only the first route's)
+DocumentTooLarge              413  (over CITEQA_MAX_UPLOAD_SENTENCES)
+StorageFull                   507  (disk full: nothing was changed)
+StorageUnavailable            503  (read-only or unwritable index folder)
+BadQuestion, BadDocument      422  (empty/over-long question; undecodable text, broken PDF, no text)
+DocumentNotFound              404
+DuplicateDocument             409  {"detail": ..., "doc_id": "<the document that has this text>"}
+                                   (409 rather than idempotent 200: the client learns its upload was not
+                                   stored under a new id, and the existing id comes with the answer)
+UnsupportedType               415
+CorpusNotFound, Index*        503  (server state, not the request)
+any other CiteqaError         400
+request validation            422  {"detail": "body.question: ...", "errors": [{loc, msg, type}, ...]}
+HTTPException (413, 401, ...) its own status, {"detail": ...}; a 405's `Allow` lists every method
+                              that some route of that path takes (Starlette names only the first route's)
 """
 
 from __future__ import annotations
@@ -107,8 +107,14 @@ def _plain(issue: dict[str, Any]) -> str:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # deliberately without "input" and "ctx": they can be large, binary or not JSON-serialisable
-    issues = [{"loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
-               "type": str(e.get("type", ""))} for e in exc.errors()]
+    issues = [
+        {
+            "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
     detail = "; ".join(f"{_where(i['loc'])}: {_plain(i)}" for i in issues[:5]) or "invalid request"
     return JSONResponse({"detail": detail, "errors": issues}, status_code=422)
 
@@ -122,8 +128,13 @@ def allowed_methods(request: Request) -> list[str]:
     scope = request.scope
     allowed = []
     for method in PROBED:
-        probe = {"type": "http", "method": method, "path": scope["path"], "root_path": scope.get("root_path", ""),
-                 "headers": []}
+        probe = {
+            "type": "http",
+            "method": method,
+            "path": scope["path"],
+            "root_path": scope.get("root_path", ""),
+            "headers": [],
+        }
         if any(not isinstance(r, Mount) and r.matches(probe)[0] is Match.FULL for r in request.app.router.routes):
             allowed.append(method)
     return allowed

@@ -49,7 +49,8 @@ class BodyLimit:
             if scope["method"] == "POST" and scope["path"].rstrip("/") == self.upload_path:
                 scope[ROUTE_HINT] = self.upload_path  # answered before routing: name the route for metrics/logs
             await JSONResponse({"detail": message}, status_code=413, headers={"connection": "close"})(
-                scope, receive, send)
+                scope, receive, send
+            )
             return
         seen = 0
 

@@ -21,8 +21,12 @@ APP = "citeqa.api"
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
-        out: dict[str, Any] = {"ts": ts, "level": record.levelname.lower(), "logger": record.name,
-                               "event": record.getMessage()}
+        out: dict[str, Any] = {
+            "ts": ts,
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             out.update(fields)

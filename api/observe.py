@@ -71,8 +71,9 @@ class RequestContext:
             app_log.exception("unhandled error", extra={"fields": {"request_id": rid}})
             if response_started:
                 raise
-            await JSONResponse({"detail": f"internal error; quote request id {rid}"}, status_code=500,
-                               headers={"x-request-id": rid})(scope, receive, send)
+            await JSONResponse(
+                {"detail": f"internal error; quote request id {rid}"}, status_code=500, headers={"x-request-id": rid}
+            )(scope, receive, send)
             status = 500
         finally:
             self.metrics.in_flight.dec()
@@ -80,8 +81,17 @@ class RequestContext:
             route = route_label(scope)
             self.metrics.observe(scope["method"], route, status, seconds)
             client = scope.get("client")
-            access_log.info("request", extra={"fields": {
-                "request_id": rid, "method": scope["method"], "path": scope["path"], "route": route,
-                "status": status, "duration_ms": round(seconds * 1000, 3),
-                "client": client[0] if client else None,
-            }})
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": rid,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 3),
+                        "client": client[0] if client else None,
+                    }
+                },
+            )

@@ -1,11 +1,11 @@
 """Prometheus metrics of one app, in a registry of its own (several apps in one process don't clash).
 
-    citeqa_http_requests_total{method,route,status}        requests answered (method: one of METHODS or
-                                                           "other", so made-up methods don't explode labels)
-    citeqa_http_request_duration_seconds{method,route}     latency histogram (route = template, e.g.
-                                                           "/v1/documents/{doc_id}", so ids don't explode labels)
-    citeqa_http_requests_in_flight                         requests being handled now
-    citeqa_index_documents, citeqa_index_chunks            the live index's size, read at scrape time
+citeqa_http_requests_total{method,route,status}        requests answered (method: one of METHODS or
+                                                       "other", so made-up methods don't explode labels)
+citeqa_http_request_duration_seconds{method,route}     latency histogram (route = template, e.g.
+                                                       "/v1/documents/{doc_id}", so ids don't explode labels)
+citeqa_http_requests_in_flight                         requests being handled now
+citeqa_index_documents, citeqa_index_chunks            the live index's size, read at scrape time
 """
 
 from __future__ import annotations
@@ -36,12 +36,17 @@ class Metrics:
 
     def __init__(self, health: Callable[[], dict[str, Any]]) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("citeqa_http_requests", "HTTP requests answered", ["method", "route", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("citeqa_http_request_duration_seconds", "Time to answer an HTTP request",
-                                 ["method", "route"], buckets=BUCKETS, registry=self.registry)
-        self.in_flight = Gauge("citeqa_http_requests_in_flight", "HTTP requests being handled",
-                               registry=self.registry)
+        self.requests = Counter(
+            "citeqa_http_requests", "HTTP requests answered", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "citeqa_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge("citeqa_http_requests_in_flight", "HTTP requests being handled", registry=self.registry)
         self.registry.register(_IndexSize(health))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

@@ -85,6 +85,12 @@ class DeadlineH11Protocol(H11Protocol):
 def server_options(config: ApiConfig) -> dict[str, Any]:
     """uvicorn.run()/Config keyword arguments for the deadlines and the connection cap of `config`."""
     protocol = type(
-        "CiteqaH11Protocol", (DeadlineH11Protocol,), {"header_timeout": config.header_timeout, "body_timeout": config.body_timeout}
+        "CiteqaH11Protocol",
+        (DeadlineH11Protocol,),
+        {"header_timeout": config.header_timeout, "body_timeout": config.body_timeout},
     )
-    return {"http": protocol, "timeout_keep_alive": config.keep_alive_timeout, "limit_concurrency": config.max_connections}
+    return {
+        "http": protocol,
+        "timeout_keep_alive": config.keep_alive_timeout,
+        "limit_concurrency": config.max_connections,
+    }

@@ -35,8 +35,13 @@ def short_name(filename: str) -> str:
 DocId = Annotated[str, Path(max_length=300, description="A document id, e.g. `rubio-arevalo-meeting-feb-2025`.")]
 
 
-@v1.post("/ask", response_model=AnswerOut, tags=["ask"], responses=responses(400, 404, 413, 422),
-         summary="Answer a question with cited passages")
+@v1.post(
+    "/ask",
+    response_model=AnswerOut,
+    tags=["ask"],
+    responses=responses(400, 404, 413, 422),
+    summary="Answer a question with cited passages",
+)
 def ask(body: AskRequest, engine: EngineDep, config: ConfigDep) -> dict[str, Any]:
     """Ranked passages with exact offsets (`document.text[start:end] == text`) and the single best answer
     sentence verbatim, or `answer: null` when the documents don't answer. `doc_ids` restricts the search;
@@ -44,7 +49,7 @@ def ask(body: AskRequest, engine: EngineDep, config: ConfigDep) -> dict[str, Any
     doc_ids = list(dict.fromkeys(body.doc_ids)) if body.doc_ids else None
     for doc_id in doc_ids or ():
         engine.document(doc_id)  # DocumentNotFound -> 404
-    history = (body.history or [])[-config.max_history:] or None
+    history = (body.history or [])[-config.max_history :] or None
     return engine.ask(body.question, top_k=body.top_k, doc_ids=doc_ids, history=history).to_dict()
 
 
@@ -76,27 +81,60 @@ def examples(request: Request, engine: EngineDep) -> dict[str, Any]:
     return {"examples": found}
 
 
-@v1.get("/documents", response_model=DocumentList, tags=["documents"], responses=responses(422),
-        summary="List the documents, a page at a time (by doc_id)")
-def list_documents(engine: EngineDep, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+@v1.get(
+    "/documents",
+    response_model=DocumentList,
+    tags=["documents"],
+    responses=responses(422),
+    summary="List the documents, a page at a time (by doc_id)",
+)
+def list_documents(
+    engine: EngineDep,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
     total, docs = engine.page(offset, limit)
-    return {"count": len(docs), "total": total, "offset": offset, "limit": limit, "documents": docs,
-            "skipped": [{"source": s.source, "reason": s.reason} for s in engine.skipped()]}
+    return {
+        "count": len(docs),
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+        "documents": docs,
+        "skipped": [{"source": s.source, "reason": s.reason} for s in engine.skipped()],
+    }
 
 
-@v1.get("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"], responses=responses(404, 422),
-        summary="One document with the full text that citations index")
+@v1.get(
+    "/documents/{doc_id}",
+    response_model=DocumentOut,
+    tags=["documents"],
+    responses=responses(404, 422),
+    summary="One document with the full text that citations index",
+)
 def get_document(doc_id: DocId, engine: EngineDep) -> dict[str, Any]:
     doc = engine.document(doc_id)
-    return {"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "metadata": dict(doc.metadata),
-            "characters": len(doc.text), "text": doc.text, "type": doc.type,
-            "pages": [{"number": p.number, "label": p.label, "start": p.start, "end": p.end, "ocr": p.ocr, "kind": p.kind}
-                      for p in doc.parts]}
+    return {
+        "doc_id": doc.doc_id,
+        "title": doc.title,
+        "source": doc.source,
+        "metadata": dict(doc.metadata),
+        "characters": len(doc.text),
+        "text": doc.text,
+        "type": doc.type,
+        "pages": [
+            {"number": p.number, "label": p.label, "start": p.start, "end": p.end, "ocr": p.ocr, "kind": p.kind}
+            for p in doc.parts
+        ],
+    }
 
 
-@v1.get("/documents/{doc_id}/file", tags=["documents"], responses={**responses(404, 422), 200: {"content": {"*/*": {}}}},
-        response_class=FileResponse, summary="The original file of a document (a PDF opens at #page=N)")
+@v1.get(
+    "/documents/{doc_id}/file",
+    tags=["documents"],
+    responses={**responses(404, 422), 200: {"content": {"*/*": {}}}},
+    response_class=FileResponse,
+    summary="The original file of a document (a PDF opens at #page=N)",
+)
 def get_document_file(doc_id: DocId, engine: EngineDep) -> FileResponse:
     from index.formats import format_for
 
@@ -105,16 +143,27 @@ def get_document_file(doc_id: DocId, engine: EngineDep) -> FileResponse:
     return FileResponse(path, media_type=media, filename=path.name, content_disposition_type="inline")
 
 
-@v1.post("/documents", response_model=UploadOut, status_code=201, tags=["documents"],
-         responses=responses(400, 401, 403, 409, 413, 415, 422, 503, 507), summary="Upload a document (needs the API key)")
+@v1.post(
+    "/documents",
+    response_model=UploadOut,
+    status_code=201,
+    tags=["documents"],
+    responses=responses(400, 401, 403, 409, 413, 415, 422, 503, 507),
+    summary="Upload a document (needs the API key)",
+)
 def upload_document(
     _: WriteAccess,
     engine: EngineDep,
     config: ConfigDep,
     request: Request,
     response: Response,
-    file: Annotated[UploadFile, File(description="A document (.txt, .md, .html, .pdf, .docx, .pptx, .xlsx, .csv, .odt, "
-                                                 ".rtf, .epub, .eml, .png, .jpg, .tiff), at most 20 MB.")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="A document (.txt, .md, .html, .pdf, .docx, .pptx, .xlsx, .csv, .odt, "
+            ".rtf, .epub, .eml, .png, .jpg, .tiff), at most 20 MB."
+        ),
+    ],
     title: Annotated[str | None, Form(max_length=300, description="Title; default: the file's own.")] = None,
 ) -> dict[str, Any]:
     """Indexes only the new document's passages, keeps the file in the index folder's `uploads/` (citeqa owns
@@ -124,12 +173,22 @@ def upload_document(
         raise HTTPException(413, upload_too_large(config.max_upload_bytes))
     doc, created = engine.add(data, short_name(file.filename or ""), (title or "").strip() or None)
     response.headers["Location"] = str(request.url_for("get_document", doc_id=doc.doc_id).path)
-    return {"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "characters": len(doc.text),
-            "created": created}
+    return {
+        "doc_id": doc.doc_id,
+        "title": doc.title,
+        "source": doc.source,
+        "characters": len(doc.text),
+        "created": created,
+    }
 
 
-@v1.delete("/documents/{doc_id}", response_model=DeleteOut, tags=["documents"],
-           responses=responses(401, 403, 404, 422, 503, 507), summary="Delete a document (needs the API key)")
+@v1.delete(
+    "/documents/{doc_id}",
+    response_model=DeleteOut,
+    tags=["documents"],
+    responses=responses(401, 403, 404, 422, 503, 507),
+    summary="Delete a document (needs the API key)",
+)
 def delete_document(_: WriteAccess, doc_id: DocId, engine: EngineDep) -> dict[str, Any]:
     """Removes the document from the index. An uploaded file is removed too; a file of the user's corpus folder
     is left alone and excluded (`qa index` will not bring it back)."""

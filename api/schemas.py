@@ -22,8 +22,12 @@ from qa.answer import MAX_QUESTION_CHARS, MAX_TOP_K  # one definition: the core 
 
 Question = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S",
-          description=f"The question; not empty or only whitespace, at most {MAX_QUESTION_CHARS:,} characters."),
+    Field(
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        pattern=r"\S",
+        description=f"The question; not empty or only whitespace, at most {MAX_QUESTION_CHARS:,} characters.",
+    ),
 ]
 
 
@@ -32,10 +36,12 @@ class AskRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {"question": "When did Rubio meet Arévalo?", "top_k": 5},
-                {"question": "What did they agree on migration?", "top_k": 3,
-                 "history": ["When did Rubio meet Arévalo?"]},
-                {"question": "What is the strategy's first pillar?",
-                 "doc_ids": ["us-strategy-for-central-america"]},
+                {
+                    "question": "What did they agree on migration?",
+                    "top_k": 3,
+                    "history": ["When did Rubio meet Arévalo?"],
+                },
+                {"question": "What is the strategy's first pillar?", "doc_ids": ["us-strategy-for-central-america"]},
             ]
         }
     )
@@ -44,13 +50,18 @@ class AskRequest(BaseModel):
     top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K, description=f"How many passages to return (1-{MAX_TOP_K}).")] = 5
     doc_ids: Annotated[
         list[Annotated[str, Field(max_length=300)]] | None,
-        Field(max_length=500, description="Only search these documents; null or [] searches all. "
-                                          "An unknown id answers 404."),
+        Field(
+            max_length=500,
+            description="Only search these documents; null or [] searches all. An unknown id answers 404.",
+        ),
     ] = None
     history: Annotated[
         list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] | None,
-        Field(max_length=100, description="Earlier questions of the conversation, oldest first; the last 10 are "
-                                          "used to read a follow-up such as 'When was it signed?'."),
+        Field(
+            max_length=100,
+            description="Earlier questions of the conversation, oldest first; the last 10 are "
+            "used to read a follow-up such as 'When was it signed?'.",
+        ),
     ] = None
 
 
@@ -77,12 +88,17 @@ class AnswerSentenceOut(PlaceFields):
     text: str
     doc_id: str
     title: str
-    start: int = Field(description="Offset into the document text: text == document.text[start:end]. May cover two "
-                                   "adjacent sentences (a pronoun-led answer with its antecedent).")
+    start: int = Field(
+        description="Offset into the document text: text == document.text[start:end]. May cover two "
+        "adjacent sentences (a pronoun-led answer with its antecedent)."
+    )
     end: int
     score: float
-    span: PhraseOut | None = Field(None, description="The exact phrase that answers a typed question (when, how much, "
-                                                     "who, where, which <noun>), e.g. {\"text\": \"40%\", ...}.")
+    span: PhraseOut | None = Field(
+        None,
+        description="The exact phrase that answers a typed question (when, how much, "
+        'who, where, which <noun>), e.g. {"text": "40%", ...}.',
+    )
 
 
 class Span(_Open):
@@ -126,25 +142,74 @@ TITLE = "U.S. and Guatemala Strengthen Strategic Cooperation on Security, Migrat
 class AnswerOut(_Open):
     # A real answer (the default corpus, all-MiniLM-L6-v2 ONNX int8; passage text shortened, scores rounded):
     # tests/test_contract.py asks the question and compares.
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "question": "By how much did Guatemala agree to increase deportation flights?",
-        "answer": {"text": "Guatemala, a key transit and origin country for migration, has agreed to increase deportation "
-                           "flights by 40%, ensuring the safe return and reintegration of Guatemalan nationals and "
-                           "repatriation of third-country migrants.",
-                   "doc_id": "rubio-arevalo-meeting-feb-2025", "title": TITLE, "start": 756, "end": 976, "score": 2.44,
-                   "span": {"text": "40%", "start": 861, "end": 864},
-                   "page": None, "page_end": None, "location": None, "ocr": False},
-        "answered": True, "confidence": 1.0, "confidence_label": "likely", "threshold": 0.2823, "spelling": None,
-        "passages": [{"rank": 1, "text": "Tackling Illegal Migration and Border Security\n\nGuatemala, a key trans ...",
-                      "score": 1.2, "doc_id": "rubio-arevalo-meeting-feb-2025", "title": TITLE, "start": 708, "end": 1532,
-                      "scores": {"dense": 0.641, "lexical": 12.07, "fused": 1.0, "sentence": 0.787, "rerank": 1.2},
-                      "date": "2025-04-22", "highlight": {"start": 756, "end": 976},
-                      "page": None, "page_end": None, "location": None, "ocr": False}],
-        "context": {"used": False, "query": "By how much did Guatemala agree to increase deportation flights?",
-                    "previous": None, "carried": []},
-        "timings_ms": {"spelling": 2.3, "embed": 3.8, "search": 2.8, "fuse": 0.2, "rerank": 1.3, "answer": 2.2,
-                       "total": 12.6},
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "By how much did Guatemala agree to increase deportation flights?",
+                    "answer": {
+                        "text": "Guatemala, a key transit and origin country for migration, has agreed to increase deportation "
+                        "flights by 40%, ensuring the safe return and reintegration of Guatemalan nationals and "
+                        "repatriation of third-country migrants.",
+                        "doc_id": "rubio-arevalo-meeting-feb-2025",
+                        "title": TITLE,
+                        "start": 756,
+                        "end": 976,
+                        "score": 2.44,
+                        "span": {"text": "40%", "start": 861, "end": 864},
+                        "page": None,
+                        "page_end": None,
+                        "location": None,
+                        "ocr": False,
+                    },
+                    "answered": True,
+                    "confidence": 1.0,
+                    "confidence_label": "likely",
+                    "threshold": 0.2823,
+                    "spelling": None,
+                    "passages": [
+                        {
+                            "rank": 1,
+                            "text": "Tackling Illegal Migration and Border Security\n\nGuatemala, a key trans ...",
+                            "score": 1.2,
+                            "doc_id": "rubio-arevalo-meeting-feb-2025",
+                            "title": TITLE,
+                            "start": 708,
+                            "end": 1532,
+                            "scores": {
+                                "dense": 0.641,
+                                "lexical": 12.07,
+                                "fused": 1.0,
+                                "sentence": 0.787,
+                                "rerank": 1.2,
+                            },
+                            "date": "2025-04-22",
+                            "highlight": {"start": 756, "end": 976},
+                            "page": None,
+                            "page_end": None,
+                            "location": None,
+                            "ocr": False,
+                        }
+                    ],
+                    "context": {
+                        "used": False,
+                        "query": "By how much did Guatemala agree to increase deportation flights?",
+                        "previous": None,
+                        "carried": [],
+                    },
+                    "timings_ms": {
+                        "spelling": 2.3,
+                        "embed": 3.8,
+                        "search": 2.8,
+                        "fuse": 0.2,
+                        "rerank": 1.3,
+                        "answer": 2.2,
+                        "total": 12.6,
+                    },
+                }
+            ]
+        }
+    )
 
     question: str
     answer: AnswerSentenceOut | None = Field(description="The best sentence verbatim, or null when citeqa abstains.")
@@ -165,9 +230,21 @@ class Example(_Open):
 
 
 class ExamplesOut(_Open):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"examples": [{
-        "question": "What about Tackling Illegal Migration and Border Security?",
-        "doc_id": "rubio-arevalo-meeting-feb-2025", "heading": "Tackling Illegal Migration and Border Security"}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "examples": [
+                        {
+                            "question": "What about Tackling Illegal Migration and Border Security?",
+                            "doc_id": "rubio-arevalo-meeting-feb-2025",
+                            "heading": "Tackling Illegal Migration and Border Security",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
 
     examples: list[Example] = Field(description="At most 5; empty when the documents have no headings that answer.")
 
@@ -199,11 +276,29 @@ class PageOut(_Open):
 
 
 class DocumentList(_Open):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "count": 1, "total": 1, "offset": 0, "limit": 100, "skipped": [], "documents": [{
-        "doc_id": "rubio-arevalo-meeting-feb-2025", "title": "U.S. and Guatemala Strengthen Strategic Cooperation",
-        "source": "rubio-arevalo-meeting-feb-2025.txt", "metadata": {"date": "2025-04-22"}, "characters": 5210,
-        "chunks": 8}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "count": 1,
+                    "total": 1,
+                    "offset": 0,
+                    "limit": 100,
+                    "skipped": [],
+                    "documents": [
+                        {
+                            "doc_id": "rubio-arevalo-meeting-feb-2025",
+                            "title": "U.S. and Guatemala Strengthen Strategic Cooperation",
+                            "source": "rubio-arevalo-meeting-feb-2025.txt",
+                            "metadata": {"date": "2025-04-22"},
+                            "characters": 5210,
+                            "chunks": 8,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     count: int = Field(description="Documents in this page.")
     total: int = Field(0, description="Documents in the index.")
@@ -225,9 +320,19 @@ class DocumentOut(_Open):
 
 
 class UploadOut(_Open):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"doc_id": "field-notes", "title": "Field notes", "source": "field-notes.md", "characters": 1834,
-         "created": True}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "doc_id": "field-notes",
+                    "title": "Field notes",
+                    "source": "field-notes.md",
+                    "characters": 1834,
+                    "created": True,
+                }
+            ]
+        }
+    )
 
     doc_id: str
     title: str
@@ -243,8 +348,19 @@ class DeleteOut(_Open):
 
 
 class HealthOut(_Open):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "documents": 5, "chunks": 75, "model": "all-MiniLM-L6-v2",
-                    "built_at": "2026-11-22T06:16:39+00:00"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "documents": 5,
+                    "chunks": 75,
+                    "model": "all-MiniLM-L6-v2",
+                    "built_at": "2026-11-22T06:16:39+00:00",
+                }
+            ]
+        }
+    )
 
     status: str
     documents: int
@@ -263,4 +379,3 @@ class ErrorOut(BaseModel):
     detail: str = Field(description="What went wrong and what to do, in one line.")
     doc_id: str | None = Field(None, description="409 only: the document that already has this content.")
     errors: list[ValidationIssue] | None = Field(None, description="422 from request validation: each problem.")
-

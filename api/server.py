@@ -35,8 +35,9 @@ def _check_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as exc:
-            raise CiteqaError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (pick another --host/--port)") \
-                from exc
+            raise CiteqaError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (pick another --host/--port)"
+            ) from exc
 
 
 def _one_torch_thread_per_request() -> None:
@@ -79,8 +80,9 @@ def _url(host: str, port: int) -> str:
     return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
-          create_key: bool = False) -> int:
+def serve(
+    settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", create_key: bool = False
+) -> int:
     import logging.config
 
     import uvicorn
@@ -102,23 +104,43 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_lev
     app = create_app(settings, config)
     health = app.state.engine.health()
     _one_torch_thread_per_request()
-    log.info("index ready", extra={"fields": {
-        "seconds": round(time.perf_counter() - t0, 2), "documents": health["documents"],
-        "chunks": health["chunks"], "corpus": str(settings.corpus), "index": str(settings.index),
-        "store": settings.store.redacted()}})
+    log.info(
+        "index ready",
+        extra={
+            "fields": {
+                "seconds": round(time.perf_counter() - t0, 2),
+                "documents": health["documents"],
+                "chunks": health["chunks"],
+                "corpus": str(settings.corpus),
+                "index": str(settings.index),
+                "store": settings.store.redacted(),
+            }
+        },
+    )
     lines = [f"citeqa is ready: open {_url(host, port)}"]
     if not config.api_key and create_key:
         key, new = kept_key(settings.index)
         app.state.config = config = dataclasses.replace(config, api_key=key)
         where = settings.index / KEY_FILE
-        lines.append(f"API key for uploads and deletes (shown once, kept in {where}): {key}" if new
-                     else f"API key for uploads and deletes: the one kept in {where}")
+        lines.append(
+            f"API key for uploads and deletes (shown once, kept in {where}): {key}"
+            if new
+            else f"API key for uploads and deletes: the one kept in {where}"
+        )
     elif config.api_key:
         lines.append("API key for uploads and deletes: the one in CITEQA_API_KEY")
     else:
         lines.append("uploads and deletes are off: set CITEQA_API_KEY (or start with --create-key) to enable them")
         log.info("writes disabled", extra={"fields": {"hint": "set CITEQA_API_KEY to enable uploads and deletes"}})
     print("\n".join(lines), flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=level, access_log=False, log_config=log_config, workers=1,
-                **server_options(config))
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=level,
+        access_log=False,
+        log_config=log_config,
+        workers=1,
+        **server_options(config),
+    )
     return 0

@@ -73,7 +73,9 @@ def measure(embedder: Any) -> dict[tuple[str, str], dict[str, Any]]:
     out: dict[tuple[str, str], dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, corpus, folder in SETS:
-            engine = Engine.open(Settings(corpus=corpus, index=Path(tmp) / name), build_if_missing=True, embedder=embedder)
+            engine = Engine.open(
+                Settings(corpus=corpus, index=Path(tmp) / name), build_if_missing=True, embedder=embedder
+            )
             report, _ = eval_report(engine, load_gold(folder / "questions.jsonl"), load_gold(folder / "typos.jsonl"))
             for half in ("dev", "test"):
                 out[(name, half)] = {
@@ -108,7 +110,8 @@ def render(after: dict[tuple[str, str], dict[str, Any]], embedder_name: str) -> 
         for half in ("dev", "test"):
             for when, row in (("before", BEFORE.get((name, half), {})), ("after", after[(name, half)])):
                 cells = [
-                    f"{row[k]:.3f}" if k in row and not (k == "span_exact_match" and not row.get("typed")) else "–" for _, k in COLUMNS
+                    f"{row[k]:.3f}" if k in row and not (k == "span_exact_match" and not row.get("typed")) else "–"
+                    for _, k in COLUMNS
                 ]
                 lines.append(f"| {name} | {half} | {when} | " + " | ".join(cells) + " |")
     model = confidence.model()

@@ -93,7 +93,16 @@ def choose_threshold(probs: np.ndarray, answerable: np.ndarray) -> float:
     return float((best + lower[-1]) / 2) if lower else float(best)
 
 
-CANDIDATE_FEATURES = ("cos", "coverage", "margin", "passage_coverage", "typed_missing", "typed_found", "top_dense", "unseen")
+CANDIDATE_FEATURES = (
+    "cos",
+    "coverage",
+    "margin",
+    "passage_coverage",
+    "typed_missing",
+    "typed_found",
+    "top_dense",
+    "unseen",
+)
 
 
 def cross_validate(dev: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, float]:
@@ -171,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     threshold = choose_threshold(probs, answerable)
     answered = probs >= threshold
     brier = float(np.mean((probs - y) ** 2))
-    print(f"dev: {len(dev)} questions ({int(answerable.sum())} answerable), {int(y.sum())} right answers", file=sys.stderr)
+    print(
+        f"dev: {len(dev)} questions ({int(answerable.sum())} answerable), {int(y.sum())} right answers", file=sys.stderr
+    )
     print(f"weights {dict(zip(confidence.FEATURES, np.round(weights, 3)))} intercept {intercept:.3f}", file=sys.stderr)
     print(
         f"threshold {threshold:.4f}: answerable answered {answered[answerable].mean():.3f}, unanswerable abstained "

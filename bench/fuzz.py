@@ -97,7 +97,10 @@ def schemathesis_run(url: str, target: int) -> dict[str, Any]:
                 @seed(20261125 + round_)
                 @given(case=operation.as_strategy(generation_mode=mode))
                 @settings(
-                    max_examples=max(20, min(150, target // 10)), deadline=None, database=None, suppress_health_check=list(HealthCheck)
+                    max_examples=max(20, min(150, target // 10)),
+                    deadline=None,
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
                 )
                 def run(case: Any) -> None:
                     call(case)
@@ -315,7 +318,10 @@ def slow_run(port: int, n: int) -> dict[str, Any]:
         "health_max_ms": max(health_ms),
         "closed": len(closed_after),
         "still_open": still_open,
-        "closed_after_s": {"min": min(closed_after, default=float("nan")), "max": max(closed_after, default=float("nan"))},
+        "closed_after_s": {
+            "min": min(closed_after, default=float("nan")),
+            "max": max(closed_after, default=float("nan")),
+        },
         "header_timeout_s": HEADER_TIMEOUT,
     }
 
@@ -362,7 +368,8 @@ def render(r: dict[str, Any], command: str) -> str:
     lines += [f"| {k} | {', '.join(f'{c}: {n}' for c, n in sorted(v.items()))} |" for k, v in m["statuses"].items()]
     lines += [
         "",
-        f"schemathesis status counts ({s['wall_s']:.0f} s): " + "; ".join(f"`{k}` {v}" for k, v in s["statuses"].items()),
+        f"schemathesis status counts ({s['wall_s']:.0f} s): "
+        + "; ".join(f"`{k}` {v}" for k, v in s["statuses"].items()),
         "",
         END,
     ]
@@ -387,7 +394,10 @@ def main() -> int:
     sizes = (300, 40, 1000, 4, 20) if args.quick else (5000, 200, 10_000, 20, 300)
     t0 = time.perf_counter()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    results: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit.stdout.strip() or "?"}
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit.stdout.strip() or "?",
+    }
     with tempfile.TemporaryDirectory(prefix="citeqa-fuzz-") as tmp:
         server = Server(Path(tmp))
         server.index()

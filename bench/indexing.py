@@ -31,8 +31,13 @@ from bench.system import peak_rss_mb
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def ndcg10(doc_vectors: np.ndarray, doc_ids: list[str], query_vectors: np.ndarray, qids: list[str],
-           qrels: dict[str, dict[str, int]]) -> float:
+def ndcg10(
+    doc_vectors: np.ndarray,
+    doc_ids: list[str],
+    query_vectors: np.ndarray,
+    qids: list[str],
+    qrels: dict[str, dict[str, int]],
+) -> float:
     from qa.metrics import mean, ndcg_at_k
 
     scores = query_vectors @ doc_vectors.T
@@ -66,10 +71,17 @@ def baseline(args: argparse.Namespace) -> dict[str, Any]:
         qvecs.append(model.encode([data.queries[q]], normalize_embeddings=True)[0])
         lat.append((time.perf_counter() - s) * 1000)
     qv = np.asarray(model.encode([data.queries[q] for q in qids], normalize_embeddings=True), dtype=np.float32)
-    return {"name": "baseline (sentence-transformers encode + IndexFlatIP)", "docs": len(texts),
-            "load_s": t1 - t0, "index_s": t2 - t1, "docs_per_s": len(texts) / (t2 - t1),
-            "query_ms": percentiles(lat), "ndcg10": ndcg10(vecs, [d for d, _, _ in data.docs], qv, qids, data.qrels),
-            "queries": len(qids), "peak_rss_mb": peak_rss_mb()}
+    return {
+        "name": "baseline (sentence-transformers encode + IndexFlatIP)",
+        "docs": len(texts),
+        "load_s": t1 - t0,
+        "index_s": t2 - t1,
+        "docs_per_s": len(texts) / (t2 - t1),
+        "query_ms": percentiles(lat),
+        "ndcg10": ndcg10(vecs, [d for d, _, _ in data.docs], qv, qids, data.qrels),
+        "queries": len(qids),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def backend(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,10 +105,16 @@ def backend(args: argparse.Namespace) -> dict[str, Any]:
         s = time.perf_counter()
         emb.embed_one(data.queries[q])
         lat.append((time.perf_counter() - s) * 1000)
-    out: dict[str, Any] = {"name": args.name, "queries": len(qids), "docs": len(texts), "load_s": t1 - t0,
-                           "docs_per_s": len(texts) / (t3 - t2),
-                           "query_ms": percentiles(lat), "torch_imported": "torch" in sys.modules,
-                           "peak_rss_mb": peak_rss_mb()}
+    out: dict[str, Any] = {
+        "name": args.name,
+        "queries": len(qids),
+        "docs": len(texts),
+        "load_s": t1 - t0,
+        "docs_per_s": len(texts) / (t3 - t2),
+        "query_ms": percentiles(lat),
+        "torch_imported": "torch" in sys.modules,
+        "peak_rss_mb": peak_rss_mb(),
+    }
     if len(texts) == len(data.docs):
         qv = emb.embed([data.queries[q] for q in qids])
         out["ndcg10"] = ndcg10(vecs, [d for d, _, _ in data.docs], qv, qids, data.qrels)
@@ -105,8 +123,11 @@ def backend(args: argparse.Namespace) -> dict[str, Any]:
     if args.compare:
         ref = np.load(args.compare)[: len(texts)]
         cos = np.sum(ref * vecs, axis=1)
-        out["cosine_vs_torch"] = {"mean": float(cos.mean()), "min": float(cos.min()),
-                                  "p1": float(np.percentile(cos, 1))}
+        out["cosine_vs_torch"] = {
+            "mean": float(cos.mean()),
+            "min": float(cos.min()),
+            "p1": float(np.percentile(cos, 1)),
+        }
     return out
 
 
@@ -157,13 +178,25 @@ def citeqa(args: argparse.Namespace) -> dict[str, Any]:
     from index.sentences import SPLITTER
     from index.vectorize import MODE
 
-    return {"name": f"citeqa qa index ({embedder.backend})", "backend": embedder.backend, "docs": report.documents,
-            "chunks": report.chunks, "sentences": n_sent, "texts_embedded": texts,
-            "splitter": SPLITTER, "sentence_vectors": MODE,
-            "load_s": t1 - t0, "index_s": t2 - t1, "docs_per_s": report.documents / (t2 - t1),
-            "chunks_per_s": report.chunks / (t2 - t1), "texts_per_s": texts / (t2 - t1),
-            "peak_rss_mb": peak_rss_mb(), "index_dir": str(settings.index),
-            "ndcg10": full_pipeline_ndcg10(data, store, embedder), "queries": len(data.queries)}
+    return {
+        "name": f"citeqa qa index ({embedder.backend})",
+        "backend": embedder.backend,
+        "docs": report.documents,
+        "chunks": report.chunks,
+        "sentences": n_sent,
+        "texts_embedded": texts,
+        "splitter": SPLITTER,
+        "sentence_vectors": MODE,
+        "load_s": t1 - t0,
+        "index_s": t2 - t1,
+        "docs_per_s": report.documents / (t2 - t1),
+        "chunks_per_s": report.chunks / (t2 - t1),
+        "texts_per_s": texts / (t2 - t1),
+        "peak_rss_mb": peak_rss_mb(),
+        "index_dir": str(settings.index),
+        "ndcg10": full_pipeline_ndcg10(data, store, embedder),
+        "queries": len(data.queries),
+    }
 
 
 def full_pipeline_ndcg10(data: Any, store: Any, embedder: Any) -> float:
@@ -193,8 +226,13 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
         env = {"CITEQA_SENTENCE_VECTORS": mode.replace("-pysbd", ""), "CITEQA_SPLITTER": splitter}
         row = run_worker("indexing", "citeqa", *sf, "--work", str(work / mode), env=env)
         row["ratio_docs_per_s"] = row["docs_per_s"] / base["docs_per_s"]
-        print(json.dumps({k: row[k] for k in ("sentence_vectors", "splitter", "docs_per_s", "ratio_docs_per_s", "ndcg10")}),
-              file=__import__("sys").stderr, flush=True)
+        print(
+            json.dumps(
+                {k: row[k] for k in ("sentence_vectors", "splitter", "docs_per_s", "ratio_docs_per_s", "ndcg10")}
+            ),
+            file=__import__("sys").stderr,
+            flush=True,
+        )
         rows.append(row)
     return {"baseline": base, "citeqa": rows}
 

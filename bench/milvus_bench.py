@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             store.connect(expected_manifest(embedder), create=True)
             return store
 
-        result["milvus_lite"] = run_store(milvus(f"milvus://{work / 'lite.db'}"), prepared, ds, qids, embedder, work, args.asks)
+        result["milvus_lite"] = run_store(
+            milvus(f"milvus://{work / 'lite.db'}"), prepared, ds, qids, embedder, work, args.asks
+        )
         from tests.milvus_server import start
 
         server = start(work / "server")
@@ -139,7 +141,9 @@ class Timed:
         return timed
 
 
-def run_store(store: Any, prepared: list[Any], ds: Any, qids: list[str], embedder: Any, work: Path, asks: int) -> dict[str, Any]:
+def run_store(
+    store: Any, prepared: list[Any], ds: Any, qids: list[str], embedder: Any, work: Path, asks: int
+) -> dict[str, Any]:
     """Write the prepared documents as `qa index` does (batches of 32, one commit each), then ask and rank."""
     from qa.beir import run_queries
     from qa.engine import Engine, Settings
@@ -164,7 +168,9 @@ def run_store(store: Any, prepared: list[Any], ds: Any, qids: list[str], embedde
     if store.kind == "milvus":
         out["call_ms"] = {k: pct(v) for k, v in timer.ms.items()}
         store.client = timer.inner
-    out["ndcg_at_10"] = round(ndcg(ds, qids, run_queries(ds, store, embedder, RetrievalConfig(), query_ids=qids).run), 4)
+    out["ndcg_at_10"] = round(
+        ndcg(ds, qids, run_queries(ds, store, embedder, RetrievalConfig(), query_ids=qids).run), 4
+    )
     if store.kind == "milvus":
         store.drop()
     return out
@@ -210,7 +216,9 @@ def write(out: Path, r: dict[str, Any]) -> None:
             f"{m['ask_ms']['p50'] / f['ask_ms']['p50']:.1f}× | {m['ndcg_at_10']:.4f} | {m['docs_per_s']:,} | "
             f"{m['docs_per_s'] / f['docs_per_s']:.2f}× |"
         )
-    calls = "; ".join(f"{n}: " + ", ".join(f"{k} p50 {v['p50']} ms" for k, v in m.get("call_ms", {}).items()) for n, m, _ in rows[1:])
+    calls = "; ".join(
+        f"{n}: " + ", ".join(f"{k} p50 {v['p50']} ms" for k, v in m.get("call_ms", {}).items()) for n, m, _ in rows[1:]
+    )
     lines += ["", f"Milvus calls during the asks ({calls}).", "", END]
     text = out.read_text(encoding="utf-8") if out.exists() else ""
     block = "\n".join(lines)

@@ -23,11 +23,19 @@ from typing import Any
 from cli.progress import ProgressBar
 
 ROOT = Path(__file__).resolve().parent.parent
-ROWS = [("dense only", "dense"), ("lexical only (BM25)", "lexical"), ("hybrid (normalised blend)", "hybrid"), ("full pipeline", "full")]
+ROWS = [
+    ("dense only", "dense"),
+    ("lexical only (BM25)", "lexical"),
+    ("hybrid (normalised blend)", "hybrid"),
+    ("full pipeline", "full"),
+]
 # Variants measured beside the ablation (SciFact only): (label, RetrievalConfig overrides).
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("hybrid, reciprocal rank fusion instead of the blend", {"mode": "hybrid", "fusion": "rrf"}),
-    ("full, reciprocal rank fusion (sentence ranking weight 0.5)", {"mode": "full", "fusion": "rrf", "w_sentence": 0.5}),
+    (
+        "full, reciprocal rank fusion (sentence ranking weight 0.5)",
+        {"mode": "full", "fusion": "rrf", "w_sentence": 0.5},
+    ),
     ("full, sentence rerank weight 0.5 instead of 0.2", {"mode": "full", "w_sentence": 0.5}),
     ("full + dense pseudo-relevance feedback (Rocchio, top 5, weight 0.3)", {"prf_depth": 5, "prf_weight": 0.3}),
 ]
@@ -66,12 +74,20 @@ def scifact_rows(folder: Path, cache: str | None, embedder: Any) -> dict[str, di
         print(f"SciFact {mode}: {out[mode]}", file=sys.stderr)
     for label, over in VARIANTS:
         r = run_queries(ds, index, embedder, dataclasses.replace(RetrievalConfig(), **over), qvecs=qvecs)
-        out[label] = {**evaluate(r.run, ds.qrels), "ms": r.ms_per_query,
-                      "dev": evaluate({q: r.run[q] for q in dev}, ds.qrels)["ndcg_at_10"],
-                      "held": evaluate({q: r.run[q] for q in held}, ds.qrels)["ndcg_at_10"]}
+        out[label] = {
+            **evaluate(r.run, ds.qrels),
+            "ms": r.ms_per_query,
+            "dev": evaluate({q: r.run[q] for q in dev}, ds.qrels)["ndcg_at_10"],
+            "held": evaluate({q: r.run[q] for q in held}, ds.qrels)["ndcg_at_10"],
+        }
         print(f"SciFact {label}: {out[label]}", file=sys.stderr)
-    out["_"] = {"documents": counts["documents"], "passages": counts["chunks"],
-                "queries": len(ds.queries), "dev": len(dev), "held": len(held)}
+    out["_"] = {
+        "documents": counts["documents"],
+        "passages": counts["chunks"],
+        "queries": len(ds.queries),
+        "dev": len(dev),
+        "held": len(held),
+    }
     return out
 
 
@@ -104,8 +120,9 @@ def gold_rows(embedder: Any) -> dict[str, dict[str, float]]:
     gold = load_gold(ROOT / "tests" / "gold" / "questions.jsonl")
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        engine = Engine.open(Settings(corpus=ROOT / "corpus", index=Path(tmp) / "index"), build_if_missing=True,
-                             embedder=_memo(embedder))
+        engine = Engine.open(
+            Settings(corpus=ROOT / "corpus", index=Path(tmp) / "index"), build_if_missing=True, embedder=_memo(embedder)
+        )
         for _, mode in ROWS:
             engine.retrieval = dataclasses.replace(engine.retrieval, mode=mode)
             out[mode] = summarize(run_gold(engine, gold))
@@ -117,8 +134,9 @@ def _progress(desc: str) -> ProgressBar:
     return ProgressBar("text", desc=desc)
 
 
-def render(sf: dict[str, dict[str, Any]], gold: dict[str, dict[str, Any]], pub: list[tuple[str, str, str]],
-           embedder_name: str) -> str:
+def render(
+    sf: dict[str, dict[str, Any]], gold: dict[str, dict[str, Any]], pub: list[tuple[str, str, str]], embedder_name: str
+) -> str:
     from qa.answer import AnswerConfig
     from qa.retrieve import RetrievalConfig
 
@@ -195,8 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     folder = Path(args.scifact)
     if not (folder / "qrels" / "test.tsv").is_file() or not (folder / "README.md").is_file():
-        print(f"bench.quality: SciFact not found at {folder} (expected the BEIR layout and its README.md with the "
-              "published numbers); pass --scifact DIR", file=sys.stderr)
+        print(
+            f"bench.quality: SciFact not found at {folder} (expected the BEIR layout and its README.md with the "
+            "published numbers); pass --scifact DIR",
+            file=sys.stderr,
+        )
         return 2
     sys.path.insert(0, str(ROOT))
     from index.embed import load_embedder

@@ -50,8 +50,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     scifact = Path(args.scifact) if args.scifact else DEFAULT_SCIFACT
     has_scifact = (scifact / "queries.jsonl").exists()
     limit = ["--limit", str(args.limit)] if args.limit else (["--limit", "500"] if args.quick else [])
-    results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "default_backend": default_backend(),
-                               "command": " ".join(["python -m bench.run", *sys.argv[1:]]), "skipped": []}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "quick": args.quick,
+        "default_backend": default_backend(),
+        "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
+        "skipped": [],
+    }
     work = Path(tempfile.mkdtemp(prefix="citeqa-bench-"))
     t_start = time.perf_counter()
 
@@ -64,8 +69,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log("start-up: cold qa ask (default backend, torch), import torch")
         results["startup"] = {
             "import_torch_s": import_torch_s(),
-            "cold_ask_s": {default_backend(): serving.cold_ask(work / "cold-default"),
-                           "torch": serving.cold_ask(work / "cold-torch", "torch")},
+            "cold_ask_s": {
+                default_backend(): serving.cold_ask(work / "cold-default"),
+                "torch": serving.cold_ask(work / "cold-torch", "torch"),
+            },
         }
     if "serving" in only:
         log("serving: qa serve on 127.0.0.1, concurrency 1/8/32, soak, writes under load")
@@ -81,9 +88,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         base = run_worker("indexing", "baseline", *sf, "--vectors", str(torch_vecs))
         log(f"indexing: citeqa qa index ({default_backend()})")
         cite = run_worker("indexing", "citeqa", *sf, "--work", str(work / "scifact"), "--vectors", str(real))
-        results["indexing"] = {"baseline": base, "citeqa": cite,
-                               "ratio_docs_per_s": cite["docs_per_s"] / base["docs_per_s"],
-                               "ratio_chunks_per_s": cite["chunks_per_s"] / base["docs_per_s"]}
+        results["indexing"] = {
+            "baseline": base,
+            "citeqa": cite,
+            "ratio_docs_per_s": cite["docs_per_s"] / base["docs_per_s"],
+            "ratio_chunks_per_s": cite["chunks_per_s"] / base["docs_per_s"],
+        }
     if "backends" in only or "scale" in only:
         rows = []
         for name in ("onnx-int8", "onnx"):
@@ -110,7 +120,11 @@ def main() -> int:
     p = argparse.ArgumentParser(prog="bench.run", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="CI-sized run")
     p.add_argument("--scifact", help=f"BEIR SciFact folder (default {DEFAULT_SCIFACT})")
-    p.add_argument("--limit", type=int, help="SciFact's first N abstracts for indexing, backends, scale (default all; 500 with --quick)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        help="SciFact's first N abstracts for indexing, backends, scale (default all; 500 with --quick)",
+    )
     p.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
     p.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
     p.add_argument("--json", help="also write the raw results here")
@@ -120,7 +134,9 @@ def main() -> int:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     out = Path(args.out)
     old = out.read_text(encoding="utf-8") if out.exists() else ""
-    kept = [m.group(0) for m in (re.search(GROWTH, old, re.S), re.search(FUZZ, old, re.S)) if m]  # sections of other runs
+    kept = [
+        m.group(0) for m in (re.search(GROWTH, old, re.S), re.search(FUZZ, old, re.S)) if m
+    ]  # sections of other runs
     out.write_text(render(results) + "".join(f"\n{k}" for k in kept), encoding="utf-8")
     print(f"wrote {args.out} in {results['wall_s'] / 60:.1f} min", file=sys.stderr)
     return 0

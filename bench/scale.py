@@ -65,9 +65,15 @@ def measure(x: np.ndarray, queries: np.ndarray, truth: np.ndarray, kind: str) ->
         _, rows = store.search(q, 10)
         lat.append((time.perf_counter() - s) * 1000)
         recall.append(len(set(rows.tolist()) & set(t.tolist())) / 10)
-    out = {"type": kind, "spec": spec_for(len(x), x.shape[1], kind), "build_s": build,
-           "structure_mb": structure_mb(store), "rss_growth_mb": rss1 - rss0, "query_ms": percentiles(lat),
-           "recall10": float(np.mean(recall))}
+    out = {
+        "type": kind,
+        "spec": spec_for(len(x), x.shape[1], kind),
+        "build_s": build,
+        "structure_mb": structure_mb(store),
+        "rss_growth_mb": rss1 - rss0,
+        "query_ms": percentiles(lat),
+        "recall10": float(np.mean(recall)),
+    }
     del store
     return out
 
@@ -104,8 +110,15 @@ def main() -> None:
             if kind == "hnsw" and n > args.hnsw_max:
                 continue
             rows.append(measure(x, queries, truth, kind))
-        results.append({"n": n, "base_vectors": len(base), "float32_rows_mb": x.nbytes / 2**20,
-                        "exact_truth_s": truth_s, "types": rows})
+        results.append(
+            {
+                "n": n,
+                "base_vectors": len(base),
+                "float32_rows_mb": x.nbytes / 2**20,
+                "exact_truth_s": truth_s,
+                "types": rows,
+            }
+        )
         del x
     print(json.dumps({"sizes": results, "queries": len(queries), "noise": NOISE}))
 

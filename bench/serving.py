@@ -45,8 +45,23 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def index(self) -> None:
-        subprocess.run([sys.executable, "-m", "cli", "index", "--quiet", "--corpus", str(self.corpus), "--index",
-                        str(self.work / ".citeqa")], cwd=ROOT, env=self.env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "index",
+                "--quiet",
+                "--corpus",
+                str(self.corpus),
+                "--index",
+                str(self.work / ".citeqa"),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
 
     def start(self) -> dict[str, float]:
         """Launch and wait for the first answer: {"health_s": ..., "first_answer_s": ...}."""
@@ -54,9 +69,27 @@ class Server:
 
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--corpus",
-             str(self.corpus), "--index", str(self.work / ".citeqa"), "--log-level", "warning"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.work / "server.log", "wb"))
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--corpus",
+                str(self.corpus),
+                "--index",
+                str(self.work / ".citeqa"),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.work / "server.log", "wb"),
+        )
         health = None
         with httpx.Client(timeout=10) as client:
             while time.perf_counter() - t0 < 180:
@@ -160,11 +193,20 @@ def load(url: str, total: int, concurrency: int, texts: dict[str, str], rss: Any
     for th in threads:
         th.join()
     wall = time.perf_counter() - t0
-    return {"concurrency": concurrency, "requests": total, "errors": len(errors), "error_kinds": sorted(set(errors))[:5],
-            "bad_citations": bad_citations, "unverifiable": unverifiable, "rps": total / wall, "latency_ms": percentiles(lat),
-            "stage_ms": {s: percentiles(v, (50, 95))["p50"] for s, v in stages.items()},
-            "stage_p95_ms": {s: percentiles(v, (95,))["p95"] for s, v in stages.items()},
-            "rss_samples": samples, "wall_s": wall}
+    return {
+        "concurrency": concurrency,
+        "requests": total,
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors))[:5],
+        "bad_citations": bad_citations,
+        "unverifiable": unverifiable,
+        "rps": total / wall,
+        "latency_ms": percentiles(lat),
+        "stage_ms": {s: percentiles(v, (50, 95))["p50"] for s, v in stages.items()},
+        "stage_p95_ms": {s: percentiles(v, (95,))["p95"] for s, v in stages.items()},
+        "rss_samples": samples,
+        "wall_s": wall,
+    }
 
 
 def writes_under_load(server: Server, cycles: int, asks: int) -> dict[str, Any]:
@@ -181,8 +223,10 @@ def writes_under_load(server: Server, cycles: int, asks: int) -> dict[str, Any]:
         head = {"Authorization": f"Bearer {KEY}"}
         with httpx.Client(timeout=120, headers=head) as c:
             for i in range(cycles):
-                body = (f"Bench note {i}\n\nThe bench harbour at Puerto Quetzal moved {1000 + i} containers of "
-                        f"coffee in week {i}. Officials said the backlog cleared after {i + 2} days.")
+                body = (
+                    f"Bench note {i}\n\nThe bench harbour at Puerto Quetzal moved {1000 + i} containers of "
+                    f"coffee in week {i}. Officials said the backlog cleared after {i + 2} days."
+                )
                 r = c.post(f"{server.url}/v1/documents", files={"file": (f"bench-{i}.txt", body.encode())})
                 if r.status_code != 201:
                     write_errors.append(f"upload {r.status_code}")
@@ -240,9 +284,29 @@ def cold_ask(work: Path, embedder: str | None = None) -> float:
     corpus, index = work / "corpus", work / ".citeqa"
     if not corpus.exists():
         shutil.copytree(ROOT / "corpus", corpus)
-    subprocess.run([sys.executable, "-m", "cli", "index", "--quiet", "--corpus", str(corpus), "--index", str(index)],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "cli", "index", "--quiet", "--corpus", str(corpus), "--index", str(index)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cli", "ask", "--corpus", str(corpus), "--index", str(index),
-                    "What is the Safe Third Country Agreement?"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "ask",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+            "What is the Safe Third Country Agreement?",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - t0

@@ -40,8 +40,15 @@ def machine() -> dict[str, Any]:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     from index.build import library_versions
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem, "python": platform.python_version(),
-            "load_average": os.getloadavg(), "commit": commit.stdout.strip() or "?", "versions": library_versions()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": mem,
+        "python": platform.python_version(),
+        "load_average": os.getloadavg(),
+        "commit": commit.stdout.strip() or "?",
+        "versions": library_versions(),
+    }
 
 
 def proc_meminfo_gb() -> float:

@@ -23,8 +23,14 @@ def free_port() -> int:
 def run_worker(module: str, *args: str, env: dict[str, str] | None = None, timeout: float = 1800) -> dict[str, Any]:
     """Run `python -m bench.<module> <args>` and return the JSON object it prints last."""
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", f"bench.{module}", *args], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, **(env or {})}, timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
     if out.returncode != 0:
         tail = "\n".join(out.stderr.strip().splitlines()[-15:])
         raise RuntimeError(f"bench.{module} {' '.join(args)} failed ({out.returncode}):\n{tail}")

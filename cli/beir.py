@@ -64,12 +64,16 @@ def run_beir_command(args: argparse.Namespace) -> int:
             docs = result.run[qid]
             ranked = sorted(docs, key=lambda d: -docs[d])
             rel = {d: float(g) for d, g in ds.qrels[qid].items()}
-            print(f"{qid:>6} nDCG@10 {ndcg_at_k(ranked, rel, 10):.3f}  top: {' '.join(ranked[:5])}  relevant: "
-                  f"{' '.join(sorted(rel))}")
+            print(
+                f"{qid:>6} nDCG@10 {ndcg_at_k(ranked, rel, 10):.3f}  top: {' '.join(ranked[:5])}  relevant: "
+                f"{' '.join(sorted(rel))}"
+            )
         print()
     state = "built now" if built else "from the cache"
-    print(f"{out['dataset']}: {len(qids)} queries, mode {config.mode}, index {state} "
-          f"({counts['documents']} documents, {counts['chunks']} passages)")
+    print(
+        f"{out['dataset']}: {len(qids)} queries, mode {config.mode}, index {state} "
+        f"({counts['documents']} documents, {counts['chunks']} passages)"
+    )
     print(f"nDCG@10     {metrics['ndcg_at_10']:.4f}")
     print(f"Recall@100  {metrics['recall_at_100']:.4f}")
     print(f"MRR@10      {metrics['mrr_at_10']:.4f}")

@@ -15,13 +15,19 @@ from cli.progress import ProgressBar as _ProgressBar
 def _settings(args: argparse.Namespace) -> Any:
     from index.settings import Settings
 
-    settings = Settings.from_env(corpus=getattr(args, "corpus", None), index=getattr(args, "index", None),
-                                 embedder=getattr(args, "embedder", None), store=getattr(args, "store", None))
+    settings = Settings.from_env(
+        corpus=getattr(args, "corpus", None),
+        index=getattr(args, "index", None),
+        embedder=getattr(args, "embedder", None),
+        store=getattr(args, "store", None),
+    )
     if settings.index.exists() and not settings.index.is_dir():
         from index.errors import CiteqaError
 
-        raise CiteqaError(f"the index path {settings.index} is a file, not a folder: pass a folder to --index "
-                          "(or CITEQA_INDEX); it is created if missing")
+        raise CiteqaError(
+            f"the index path {settings.index} is a file, not a folder: pass a folder to --index "
+            "(or CITEQA_INDEX); it is created if missing"
+        )
     return settings
 
 
@@ -29,10 +35,16 @@ def _no_documents(corpus: Any) -> str:
     """Why an index came out empty, e.g. 'corpus/ has no .txt, .md, ... files (it holds 2 others: a.docx, b.png)'."""
     from index.extract import SUFFIXES
 
-    others = sorted(p.name for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() not in SUFFIXES
-                    and not p.name.startswith(".") and p.name != "metadata.json")
-    held = f"it holds {len(others)} other file(s): {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}" \
-        if others else "it is empty"
+    others = sorted(
+        p.name
+        for p in corpus.rglob("*")
+        if p.is_file() and p.suffix.lower() not in SUFFIXES and not p.name.startswith(".") and p.name != "metadata.json"
+    )
+    held = (
+        f"it holds {len(others)} other file(s): {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}"
+        if others
+        else "it is empty"
+    )
     return f"no documents to index: {corpus} has no {', '.join(SUFFIXES)} files ({held}); add some and run `qa index`"
 
 
@@ -104,7 +116,7 @@ def _summary(warnings: list[str]) -> None:
 
 
 def _where(item: dict[str, Any]) -> str:
-    """"p. 3, " / "slide 2, " / "" for the citation line."""
+    """ "p. 3, " / "slide 2, " / "" for the citation line."""
     return f"{item['location']}, " if item.get("location") else ""
 
 
@@ -125,7 +137,9 @@ def _print_answer(result: dict[str, Any], width: int = 100) -> None:
         print(f"        — {a['title']} ({a['doc_id']}, {_where(a)}characters {a['start']}–{a['end']}{ocr})")
         print(f"        confidence {result['confidence']:.2f} ({result.get('confidence_label', '')})\n")
     for p in result["passages"]:
-        print(f"[{p['rank']}] {p['title']} ({p['doc_id']}, {_where(p)}characters {p['start']}–{p['end']}, score {p['score']:.3f})")
+        print(
+            f"[{p['rank']}] {p['title']} ({p['doc_id']}, {_where(p)}characters {p['start']}–{p['end']}, score {p['score']:.3f})"
+        )
         body = " ".join(p["text"].split())
         print(textwrap.indent(textwrap.fill(body, width - 4), "    "))
         print()
@@ -149,7 +163,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     question = " ".join(args.question)
     if not args.list:
         if not args.question:
-            raise BadQuestion("no question given: qa ask \"your question\" (or `qa ask --list` for the document ids)")
+            raise BadQuestion('no question given: qa ask "your question" (or `qa ask --list` for the document ids)')
         validate(question, args.top_k)  # fail fast, before loading the model
     settings = _settings(args)
     from index.rows import exists
@@ -157,13 +171,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if settings.store.kind == "faiss" and not exists(settings.index):
         from index.errors import IndexMissing
 
-        where = f"the index at {settings.index} is in an older format" if (settings.index / "CURRENT").is_file() \
+        where = (
+            f"the index at {settings.index} is in an older format"
+            if (settings.index / "CURRENT").is_file()
             else f"no index at {settings.index}"
+        )
         raise IndexMissing(f"{where}: run `qa index` first")
     engine = open_engine(settings)
     if not engine.health()["documents"]:
-        raise CiteqaError(f"the index at {settings.index} has no documents: add files to {settings.corpus} "
-                          "and run `qa index`")
+        raise CiteqaError(
+            f"the index at {settings.index} has no documents: add files to {settings.corpus} and run `qa index`"
+        )
     if args.list:
         return _list_documents(sorted(engine.list_documents(), key=lambda d: d["doc_id"]), args.json)
     if args.doc:
@@ -199,8 +217,10 @@ def _gold_for(args: argparse.Namespace, settings: Any) -> Any:
     if args.gold:
         return Path(args.gold)
     if settings.corpus.resolve() != Path("corpus").resolve():
-        raise CiteqaError(f"the default gold questions are about the default corpus, not {settings.corpus}: "
-                          f"give your own with --gold FILE (JSON lines: id, question, doc_id, evidence)")
+        raise CiteqaError(
+            f"the default gold questions are about the default corpus, not {settings.corpus}: "
+            f"give your own with --gold FILE (JSON lines: id, question, doc_id, evidence)"
+        )
     return Path(DEFAULT_GOLD)
 
 
@@ -239,7 +259,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for r in results:
             status = "abstained" if not r.answered else ("hit" if r.answer_hit else "miss")
             span = f" span={r.span_text!r}" if r.span_text else ""
-            print(f"{r.q.id:4} {r.q.split:4} rank={r.rank or '-':>2} answer={status:9} conf={r.confidence:.3f}{span}  {r.q.question}")
+            print(
+                f"{r.q.id:4} {r.q.split:4} rank={r.rank or '-':>2} answer={status:9} conf={r.confidence:.3f}{span}  {r.q.question}"
+            )
             if r.answer_text:
                 print(f"      -> {' '.join(r.answer_text.split())[:140]}")
         print()
@@ -249,19 +271,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _print_report(path: str, report: dict[str, Any]) -> None:
     s = report
-    print(f"gold set {path}: {s['answerable']} answerable, {s['followups']} follow-ups, {s['unanswerable']} unanswerable "
-          f"(dev: odd ids, test: even ids)")
+    print(
+        f"gold set {path}: {s['answerable']} answerable, {s['followups']} follow-ups, {s['unanswerable']} unanswerable "
+        f"(dev: odd ids, test: even ids)"
+    )
     halves = [("dev", s["dev"]), ("test", s["test"]), ("all", s)]
     print(f"{'':28}" + "".join(f"{h:>8}" for h, _ in halves))
-    rows = [("Recall@1", "recall_at_1"), ("Recall@5", "recall_at_5"), ("MRR@10", "mrr_at_10"), ("nDCG@10", "ndcg_at_10"),
-            ("answer hit rate", "answer_hit_rate"), ("span exact match (typed)", "span_exact_match"),
-            ("unanswerable abstained", "unanswerable_abstained"), ("answerable answered", "answerable_answered"),
-            ("abstention accuracy", "abstention_accuracy")]
+    rows = [
+        ("Recall@1", "recall_at_1"),
+        ("Recall@5", "recall_at_5"),
+        ("MRR@10", "mrr_at_10"),
+        ("nDCG@10", "ndcg_at_10"),
+        ("answer hit rate", "answer_hit_rate"),
+        ("span exact match (typed)", "span_exact_match"),
+        ("unanswerable abstained", "unanswerable_abstained"),
+        ("answerable answered", "answerable_answered"),
+        ("abstention accuracy", "abstention_accuracy"),
+    ]
     for label, key in rows:
         na = key == "span_exact_match" and not s["typed"]  # no typed question lists its phrase
         print(f"{label:28}" + "".join(f"{'–':>8}" if na else f"{h[key]:8.3f}" for _, h in halves))
     if s["followup"]:
-        print(f"{'follow-ups Recall@5':28}" + "".join(f"{h['followup'].get('recall_at_5', 0.0):8.3f}" for _, h in halves))
+        print(
+            f"{'follow-ups Recall@5':28}" + "".join(f"{h['followup'].get('recall_at_5', 0.0):8.3f}" for _, h in halves)
+        )
     if s.get("typos"):
         print(f"{'misspelled Recall@5':28}" + "".join(f"{s['typos'][h]['recall_at_5']:8.3f}" for h, _ in halves))
         print(f"{'misspelled answer hit':28}" + "".join(f"{s['typos'][h]['answer_hit_rate']:8.3f}" for h, _ in halves))
@@ -281,8 +314,11 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--corpus", help="corpus folder (default: $CITEQA_CORPUS or ./corpus)")
         sp.add_argument("--index", help="index folder (default: $CITEQA_INDEX or ./.citeqa)")
         sp.add_argument("--embedder", help="embedding backend (default: $CITEQA_EMBEDDER or the fastest available)")
-        sp.add_argument("--store", help="faiss (default), milvus:///path/file.db (milvus-lite), milvus://host:19530 "
-                        "or https://host:port (token: $CITEQA_MILVUS_TOKEN); default $CITEQA_STORE")
+        sp.add_argument(
+            "--store",
+            help="faiss (default), milvus:///path/file.db (milvus-lite), milvus://host:19530 "
+            "or https://host:port (token: $CITEQA_MILVUS_TOKEN); default $CITEQA_STORE",
+        )
 
     sp = sub.add_parser("index", help="(re)build the index from the corpus; only changed documents are embedded")
     common(sp)
@@ -297,13 +333,18 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print the answer JSON (with --list: the documents)")
     sp.add_argument("-k", "--top-k", type=int, default=5, help="passages to return (1-50, default 5)")
     sp.add_argument("--doc", action="append", help="only search this document id (repeatable)")
-    sp.add_argument("--history", action="append", help="an earlier question of the conversation (repeatable, oldest first)")
+    sp.add_argument(
+        "--history", action="append", help="an earlier question of the conversation (repeatable, oldest first)"
+    )
     sp.set_defaults(func=cmd_ask)
 
     sp = sub.add_parser("eval", help="retrieval and answer metrics on the gold set, or on a BEIR dataset")
     common(sp)
-    sp.add_argument("--gold", help="gold questions (JSON lines) about the --corpus documents (default: the project's "
-                    "questions, for the default corpus only); a typos.jsonl beside it is evaluated too")
+    sp.add_argument(
+        "--gold",
+        help="gold questions (JSON lines) about the --corpus documents (default: the project's "
+        "questions, for the default corpus only); a typos.jsonl beside it is evaluated too",
+    )
     sp.add_argument("--beir", metavar="DIR", help="evaluate a dataset in BEIR layout instead")
     sp.add_argument("--mode", choices=["dense", "lexical", "hybrid", "full"], help="retrieval pipeline (ablation)")
     sp.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -317,8 +358,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--log-level", default="info")
-    sp.add_argument("--create-key", action="store_true", help="without CITEQA_API_KEY: enable writes with a key kept "
-                    "in the index folder, made and printed on the first start (what `make run` does)")
+    sp.add_argument(
+        "--create-key",
+        action="store_true",
+        help="without CITEQA_API_KEY: enable writes with a key kept "
+        "in the index folder, made and printed on the first start (what `make run` does)",
+    )
     sp.set_defaults(func=cmd_serve)
     return p
 

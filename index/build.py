@@ -38,8 +38,13 @@ def passage_embed_text(title: str, passage: str) -> str:
 
 
 def chunking_manifest(params: ChunkParams) -> dict[str, Any]:
-    return {**params.as_dict(), "splitter": SPLITTER, "sentence_vectors": SENTENCE_VECTORS, "embed_title": EMBED_TITLE,
-            "version": CHUNKER_VERSION}
+    return {
+        **params.as_dict(),
+        "splitter": SPLITTER,
+        "sentence_vectors": SENTENCE_VECTORS,
+        "embed_title": EMBED_TITLE,
+        "version": CHUNKER_VERSION,
+    }
 
 
 def split_document(doc: Document, params: ChunkParams) -> Split:
@@ -56,7 +61,10 @@ def split_document(doc: Document, params: ChunkParams) -> Split:
 
 
 def embed_documents(
-    docs: Sequence[Document], splits: Sequence[Split], embedder: Embedder, progress: Callable[[int, int], Any] | None = None
+    docs: Sequence[Document],
+    splits: Sequence[Split],
+    embedder: Embedder,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(chunk vectors, sentence vectors) per document from one pass of the model over the text (index/vectorize.py:
     passage vectors pooled from the sentence runs by default; a sentence pass too for embedders without token
@@ -66,8 +74,14 @@ def embed_documents(
         owner = [0] * len(sp.sentences)  # a sentence's vector is pooled from the first chunk that holds it
         for c, (_, _, s0, s1) in reversed(list(enumerate(sp.chunks))):
             owner[s0:s1] = [c] * (s1 - s0)
-        items.append(DocParts(d.title, d.text, [(s, e) for s, e, _, _ in sp.chunks],
-                              [(s, e, owner[k]) for k, (s, e, _) in enumerate(sp.sentences)]))
+        items.append(
+            DocParts(
+                d.title,
+                d.text,
+                [(s, e) for s, e, _, _ in sp.chunks],
+                [(s, e, owner[k]) for k, (s, e, _) in enumerate(sp.sentences)],
+            )
+        )
     total = sum(len(it.chunks) + len(it.sentences) for it in items)
     done = 0
 

@@ -49,7 +49,11 @@ class DenseIndex:
     def _saved(self) -> list[int]:
         if not self.folder.is_dir():
             return []
-        gens = [int(p.stem) for p in self.folder.glob("*.faiss") if p.stem.isdigit() and (self.folder / f"{p.stem}.ids.npy").is_file()]
+        gens = [
+            int(p.stem)
+            for p in self.folder.glob("*.faiss")
+            if p.stem.isdigit() and (self.folder / f"{p.stem}.ids.npy").is_file()
+        ]
         return sorted(gens, reverse=True)
 
     def _load(self) -> None:
@@ -97,7 +101,14 @@ class DenseIndex:
         """Chunk ids of (about) the k nearest vectors, best first (more than k from an approximate base: the
         store rescores them exactly and keeps k)."""
         with self._lock:
-            base, base_ids, masked, delta_ids, delta, spec = (self.base, self.base_ids, self.masked, self.delta_ids, self.delta, self.spec)
+            base, base_ids, masked, delta_ids, delta, spec = (
+                self.base,
+                self.base_ids,
+                self.masked,
+                self.delta_ids,
+                self.delta,
+                self.spec,
+            )
         q = np.asarray(q, dtype=np.float32).reshape(1, -1)
         found: list[np.ndarray] = []
         scores: list[np.ndarray] = []
@@ -137,7 +148,9 @@ class DenseIndex:
     # -- merge ---------------------------------------------------------------------------------------------------
     def needs_merge(self) -> bool:
         nbase = len(self.base_ids)
-        return len(self.delta_ids) > max(DELTA_MIN, DELTA_SHARE * nbase) or int(self.masked.sum()) > MASKED_SHARE * max(1, nbase)
+        return len(self.delta_ids) > max(DELTA_MIN, DELTA_SHARE * nbase) or int(self.masked.sum()) > MASKED_SHARE * max(
+            1, nbase
+        )
 
     def merge(self, keep: int = 1) -> None:
         """Build the structure over every vector of the current generation, save it (tmp + rename), swap it in.

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from index.errors import BadDocument, CorpusNotFound, UnsupportedType
 from index.formats import Part, doc_type, read
@@ -34,7 +35,7 @@ class Document:
 
     @property
     def type(self) -> str | None:
-        """"pdf", "docx", ... from the source's suffix."""
+        """ "pdf", "docx", ... from the source's suffix."""
         return doc_type(self.source)
 
 
@@ -50,12 +51,24 @@ class Skipped:
 
 
 def parts_to_json(parts: tuple[Part, ...]) -> list[dict[str, object]]:
-    return [{"kind": p.kind, "number": p.number, "label": p.label, "start": p.start, "end": p.end, "ocr": p.ocr} for p in parts]
+    return [
+        {"kind": p.kind, "number": p.number, "label": p.label, "start": p.start, "end": p.end, "ocr": p.ocr}
+        for p in parts
+    ]
 
 
-def parts_from_json(rows: list[dict[str, object]] | None) -> tuple[Part, ...]:
-    return tuple(Part(str(r["kind"]), int(r["number"]), str(r["label"]), int(r["start"]), int(r["end"]),  # type: ignore[call-overload]
-                      bool(r.get("ocr", False))) for r in rows or ())
+def parts_from_json(rows: list[dict[str, Any]] | None) -> tuple[Part, ...]:
+    return tuple(
+        Part(
+            str(r["kind"]),
+            int(r["number"]),
+            str(r["label"]),
+            int(r["start"]),
+            int(r["end"]),
+            bool(r.get("ocr", False)),
+        )
+        for r in rows or ()
+    )
 
 
 def text_hash(text: str) -> str:
@@ -91,8 +104,9 @@ def make_document_noting(
         raise BadDocument("the document has no text")
     meta = {**got.metadata, **{k: str(v) for k, v in (meta or {}).items() if v not in (None, "")}}
     title = meta.pop("title", None) or got.title or _fallback_title(got.text, source)
-    doc = Document(doc_id=doc_id or doc_id_for(source), title=title, text=got.text, source=source, metadata=meta,
-                   parts=got.parts)
+    doc = Document(
+        doc_id=doc_id or doc_id_for(source), title=title, text=got.text, source=source, metadata=meta, parts=got.parts
+    )
     return doc, got.warnings
 
 

@@ -27,7 +27,9 @@ from index.embed import Embedder, model_dir, weights_sha256
 from index.settings import Settings, offline_libraries
 
 MAX_TOKENS = 256
-EXPORT_VERSION = 2  # 2: second output "tokens"; bump when the exported graph changes: old cache folders are then ignored
+EXPORT_VERSION = (
+    2  # 2: second output "tokens"; bump when the exported graph changes: old cache folders are then ignored
+)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -72,9 +74,14 @@ def _export_float(dest: Path) -> None:
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            Pooled(encoder), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(dest), dynamo=False,
-            input_names=list(INPUTS), output_names=["embedding", "tokens"],
-            dynamic_axes={**axes, "embedding": {0: "batch"}, "tokens": {0: "batch", 1: "tokens"}}, opset_version=17,
+            Pooled(encoder),
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            str(dest),
+            dynamo=False,
+            input_names=list(INPUTS),
+            output_names=["embedding", "tokens"],
+            dynamic_axes={**axes, "embedding": {0: "batch"}, "tokens": {0: "batch", 1: "tokens"}},
+            opset_version=17,
         )
 
 
@@ -86,13 +93,16 @@ def _quantize(src: Path, dest: Path) -> None:
     except ImportError as exc:  # onnxruntime's quantiser needs the `onnx` package
         from index.errors import CiteqaError
 
-        raise CiteqaError(f"the int8 export needs the onnx package ({exc}), a dependency of citeqa: pip install 'onnx>=1.16', "
-                          "or set CITEQA_EMBEDDER=onnx") from exc
+        raise CiteqaError(
+            f"the int8 export needs the onnx package ({exc}), a dependency of citeqa: pip install 'onnx>=1.16', "
+            "or set CITEQA_EMBEDDER=onnx"
+        ) from exc
 
     logging.getLogger().setLevel(logging.ERROR)  # its "consider pre-processing" hint is noise here
     # Per-channel MatMul weights only: per-tensor scales, or quantised embedding tables, cost ~0.06 cosine.
-    quantize_dynamic(str(src), str(dest), op_types_to_quantize=["MatMul"], per_channel=True,
-                     weight_type=QuantType.QInt8)
+    quantize_dynamic(
+        str(src), str(dest), op_types_to_quantize=["MatMul"], per_channel=True, weight_type=QuantType.QInt8
+    )
 
 
 def _atomic(dest: Path, make: Callable[[Path], None]) -> None:

@@ -29,7 +29,9 @@ _LETTER_HYPHEN = re.compile(r"\b([A-Za-z])-([A-Za-z]{2,})")  # "e-mail" -> "emai
 
 def normalize(text: str) -> str:
     """Spellings that should meet before tokenising: "U.S." and "US" -> "usa", "e-mail" -> "email mail"."""
-    text = _ACRONYM.sub(lambda m: " usa " if m.group(0).lower() in ("u.s.", "u.s.a.") else m.group(0).replace(".", ""), text)
+    text = _ACRONYM.sub(
+        lambda m: " usa " if m.group(0).lower() in ("u.s.", "u.s.a.") else m.group(0).replace(".", ""), text
+    )
     text = _US.sub("usa", text)
     return _LETTER_HYPHEN.sub(r"\1\2 \2", text)
 

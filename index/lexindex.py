@@ -84,7 +84,9 @@ class LexicalIndex:
         uniq = list(dict.fromkeys(terms))
         if len(uniq) == 1:
             return tantivy.Query.term_query(self.schema, "body", uniq[0])
-        return tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "body", t)) for t in uniq])
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "body", t)) for t in uniq]
+        )
 
     def _run(self, query: Any, k: int) -> list[tuple[int, float]]:
         s = self.searcher()
@@ -100,7 +102,9 @@ class LexicalIndex:
             if not len(restrict):
                 return []
             ids = tantivy.Query.term_set_query(self.schema, "chunk_id", [int(i) for i in restrict])
-            q = tantivy.Query.boolean_query([(tantivy.Occur.Must, q), (tantivy.Occur.Must, tantivy.Query.boost_query(ids, 0.0))])
+            q = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, q), (tantivy.Occur.Must, tantivy.Query.boost_query(ids, 0.0))]
+            )
             k = len(restrict)
         return self._run(q, k)
 

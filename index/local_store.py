@@ -66,7 +66,9 @@ class LocalStore:
                 return LexicalIndex(folder, create=True)
 
     @classmethod
-    def open(cls, root: str | Path, identity: dict[str, Any], chunking: dict[str, Any], create: bool = False) -> LocalStore:
+    def open(
+        cls, root: str | Path, identity: dict[str, Any], chunking: dict[str, Any], create: bool = False
+    ) -> LocalStore:
         """Open (or, with create, make) the store; refuse one built with another embedder or chunking."""
         root = Path(root)
         if not exists(root):
@@ -129,7 +131,11 @@ class LocalStore:
         out: list[tuple[int, str, str]] = []
         for i in range(0, len(doc_ids), 500):
             part = list(doc_ids[i : i + 500])
-            out += self.rows.con().execute(f"SELECT id, doc_id, terms FROM chunks WHERE doc_id IN {in_clause(part)}", part).fetchall()
+            out += (
+                self.rows.con()
+                .execute(f"SELECT id, doc_id, terms FROM chunks WHERE doc_id IN {in_clause(part)}", part)
+                .fetchall()
+            )
         return out
 
     def refresh(self) -> bool:
@@ -159,7 +165,9 @@ class LocalStore:
             for cid, doc_id, start, end, vec, text, title, meta in con.execute(_CHUNK_SQL + in_clause(part), part):
                 if doc_id not in metas:
                     metas[doc_id] = json.loads(meta)
-                out[int(cid)] = ChunkRecord(int(cid), doc_id, start, end, text, title, np.frombuffer(vec, np.float32), metas[doc_id])
+                out[int(cid)] = ChunkRecord(
+                    int(cid), doc_id, start, end, text, title, np.frombuffer(vec, np.float32), metas[doc_id]
+                )
         return out
 
     def candidates(
@@ -170,10 +178,16 @@ class LocalStore:
             allowed: list[int] | None = None
             if doc_ids is not None:
                 ids_of = list(doc_ids)
-                allowed = [r[0] for r in con.execute(f"SELECT id FROM chunks WHERE doc_id IN {in_clause(ids_of)}", ids_of)]
+                allowed = [
+                    r[0] for r in con.execute(f"SELECT id FROM chunks WHERE doc_id IN {in_clause(ids_of)}", ids_of)
+                ]
                 if not allowed:
                     return []
-            lex = dict(self.lexical.search(terms, k, restrict=allowed) if allowed is not None else self.lexical.search(terms, k))
+            lex = dict(
+                self.lexical.search(terms, k, restrict=allowed)
+                if allowed is not None
+                else self.lexical.search(terms, k)
+            )
             if allowed is not None:
                 lex = dict(sorted(lex.items(), key=lambda x: -x[1])[:k])
             dense_ids: list[int] = []
@@ -223,7 +237,11 @@ class LocalStore:
     def document(self, doc_id: str) -> Document:
         from index.errors import DocumentNotFound
 
-        row = self.rows.con().execute("SELECT title, text, source, metadata, parts FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        row = (
+            self.rows.con()
+            .execute("SELECT title, text, source, metadata, parts FROM documents WHERE doc_id=?", (doc_id,))
+            .fetchone()
+        )
         if row is None:
             raise DocumentNotFound(f"no document {doc_id!r}")
         return make_doc(doc_id, *row)
@@ -264,7 +282,9 @@ class LocalStore:
     def state(self, doc_id: str) -> DocumentState | None:
         r = (
             self.rows.con()
-            .execute("SELECT doc_id, source, origin, content_hash, fingerprint FROM documents WHERE doc_id=?", (doc_id,))
+            .execute(
+                "SELECT doc_id, source, origin, content_hash, fingerprint FROM documents WHERE doc_id=?", (doc_id,)
+            )
             .fetchone()
         )
         return None if r is None else DocumentState(*r)
@@ -276,7 +296,11 @@ class LocalStore:
         return {r[0] for r in self.rows.con().execute("SELECT source FROM exclusions")}
 
     def find_hash(self, content_hash: str) -> str | None:
-        row = self.rows.con().execute("SELECT doc_id FROM documents WHERE content_hash=? LIMIT 1", (content_hash,)).fetchone()
+        row = (
+            self.rows.con()
+            .execute("SELECT doc_id FROM documents WHERE content_hash=? LIMIT 1", (content_hash,))
+            .fetchone()
+        )
         return None if row is None else str(row[0])
 
     def describe(self) -> dict[str, Any]:

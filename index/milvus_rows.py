@@ -25,7 +25,13 @@ def sentence_record(r: dict[str, Any], chunk: dict[str, Any]) -> SentenceRecord:
     """A sentence row; its text is cut from its passage's (sentences lie inside their passages)."""
     s, e, c0 = int(r["start"]), int(r["end"]), int(chunk["start"])
     return SentenceRecord(
-        r["doc_id"], int(r["ord"]), s, e, chunk["text"][s - c0 : e - c0], bool(r["heading"]), np.asarray(r["vector"], np.float32)
+        r["doc_id"],
+        int(r["ord"]),
+        s,
+        e,
+        chunk["text"][s - c0 : e - c0],
+        bool(r["heading"]),
+        np.asarray(r["vector"], np.float32),
     )
 
 
@@ -49,7 +55,12 @@ def document_rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
             "title": fit(d.title),
             "text": fit(d.text[s:e]),
             "terms": fit(" ".join(p.chunk_terms[i])),
-            "doc": {"source": d.source, "chars": len(d.text), "metadata": dict(d.metadata), "parts": _overlapping(layout, s, e)},
+            "doc": {
+                "source": d.source,
+                "chars": len(d.text),
+                "metadata": dict(d.metadata),
+                "parts": _overlapping(layout, s, e),
+            },
             "vector": p.chunk_vectors[i].tolist(),
         }
         for i, (s, e, s0, s1) in enumerate(p.chunks)

@@ -51,7 +51,9 @@ def detect(client: Any, local: bool) -> Capabilities:
     return Capabilities(version, at_least, (major, minor) >= (2, 4), "INVERTED" if (major, minor) >= (2, 4) else "Trie")
 
 
-def create_collections(client: Any, names: dict[str, str], expected: dict[str, Any], local: bool, caps: Capabilities) -> dict[str, Any]:
+def create_collections(
+    client: Any, names: dict[str, str], expected: dict[str, Any], local: bool, caps: Capabilities
+) -> dict[str, Any]:
     """Make the four collections and write the manifest (last: a store without it does not exist).
     -> the manifest. Leftovers of an earlier failed creation are dropped first."""
     from pymilvus.exceptions import MilvusException
@@ -131,7 +133,13 @@ def _create_chunks(client: Any, name: str, dim: int, bm25: bool, local: bool, ca
     s.add_field("title", DataType.VARCHAR, max_length=MAX_VARCHAR)
     s.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
     if bm25:
-        s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params={"tokenizer": "standard"})
+        s.add_field(
+            "terms",
+            DataType.VARCHAR,
+            max_length=MAX_VARCHAR,
+            enable_analyzer=True,
+            analyzer_params={"tokenizer": "standard"},
+        )
     else:
         s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR)
     s.add_field("doc", DataType.JSON)
@@ -143,9 +151,16 @@ def _create_chunks(client: Any, name: str, dim: int, bm25: bool, local: bool, ca
 
         s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         s.add_function(
-            Function(name="terms_bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"])
+            Function(
+                name="terms_bm25",
+                function_type=FunctionType.BM25,
+                input_field_names=["terms"],
+                output_field_names=["sparse"],
+            )
         )
-        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.2, "bm25_b": 0.75})
+        params.add_index(
+            "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.2, "bm25_b": 0.75}
+        )
     _scalar_index(params, "doc_id", caps)
     _create(client, name, s, params)
 
@@ -189,7 +204,9 @@ def _create_documents(client: Any, name: str, caps: Capabilities) -> None:
     )
 
 
-def _simple(client: Any, name: str, fields: list[tuple[str, str]], caps: Capabilities, index: str | None = None) -> None:
+def _simple(
+    client: Any, name: str, fields: list[tuple[str, str]], caps: Capabilities, index: str | None = None
+) -> None:
     from pymilvus import DataType
 
     s = _schema(client)

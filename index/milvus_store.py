@@ -54,7 +54,19 @@ QUERY_LIMIT = 16384  # the most rows one query may return on a server
 _WORD = re.compile(r"(?u)\b[^\W\d_]{2,}\b")  # a surface word for spelling: letters only, two or more
 CHUNK_FIELDS = ["doc_id", "ord", "start", "end", "s0", "s1", "title", "text", "terms", "doc", "vector"]
 SENTENCE_FIELDS = ["doc_id", "ord", "start", "end", "heading", "vector"]
-HEADER = ["doc_id", "title", "source", "origin", "content_hash", "fingerprint", "chars", "chunks", "metadata", "parts", "layout"]
+HEADER = [
+    "doc_id",
+    "title",
+    "source",
+    "origin",
+    "content_hash",
+    "fingerprint",
+    "chars",
+    "chunks",
+    "metadata",
+    "parts",
+    "layout",
+]
 
 
 def _quote(values: Iterable[str]) -> str:
@@ -126,7 +138,9 @@ class MilvusStore:
         if not self.exists():
             return None
         self.client.load_collection(self.names["manifest"])  # a reopened milvus-lite store starts released
-        rows = self.client.get(self.names["manifest"], ids=["manifest"], output_fields=["value"], consistency_level="Strong")
+        rows = self.client.get(
+            self.names["manifest"], ids=["manifest"], output_fields=["value"], consistency_level="Strong"
+        )
         return dict(rows[0]["value"]) if rows else None
 
     def connect(self, expected: dict[str, Any], create: bool) -> dict[str, Any]:
@@ -164,12 +178,16 @@ class MilvusStore:
         return self.stats().generation
 
     def _server_generation(self) -> int:
-        rows = self.client.get(self.names["manifest"], ids=["generation"], output_fields=["value"], consistency_level="Strong")
+        rows = self.client.get(
+            self.names["manifest"], ids=["generation"], output_fields=["value"], consistency_level="Strong"
+        )
         return int(rows[0]["value"]["g"]) if rows else 0
 
     def _bump(self) -> int:
         g = max(time.time_ns(), (self._stats.generation + 1) if self._stats else 0)
-        self.client.upsert(self.names["manifest"], [{"id": "generation", "value": {"g": g}, "dummy": [0.0] * DUMMY_DIM}])
+        self.client.upsert(
+            self.names["manifest"], [{"id": "generation", "value": {"g": g}, "dummy": [0.0] * DUMMY_DIM}]
+        )
         if self._stats is not None:
             self._stats.generation = g
         return g
@@ -280,7 +298,11 @@ class MilvusStore:
                     self.client.upsert(
                         self.names["manifest"],
                         [
-                            {"id": fit(f"exclude:{h['source']}", 512), "value": {"source": h["source"]}, "dummy": [0.0] * DUMMY_DIM}
+                            {
+                                "id": fit(f"exclude:{h['source']}", 512),
+                                "value": {"source": h["source"]},
+                                "dummy": [0.0] * DUMMY_DIM,
+                            }
                             for h in heads
                         ],
                     )
@@ -413,14 +435,19 @@ class MilvusStore:
         got: dict[str, dict[str, Any]] = {}
         for lo in range(0, len(ids), QUERY_LIMIT):
             rows = self.client.get(
-                self.names["sentences"], ids=ids[lo : lo + QUERY_LIMIT], output_fields=SENTENCE_FIELDS, consistency_level=READ
+                self.names["sentences"],
+                ids=ids[lo : lo + QUERY_LIMIT],
+                output_fields=SENTENCE_FIELDS,
+                consistency_level=READ,
             )
             got.update({r["id"]: r for r in rows})
         return {cid: [sentence_record(got[i], self._rows[cid]) for i in v if i in got] for cid, v in want.items()}
 
     # -- reads: documents ------------------------------------------------------------------------------------
 
-    def headers(self, doc_ids: Iterable[str] | None = None, where: str = "", strong: bool = False) -> list[dict[str, Any]]:
+    def headers(
+        self, doc_ids: Iterable[str] | None = None, where: str = "", strong: bool = False
+    ) -> list[dict[str, Any]]:
         """Part-0 rows (no text) of the given documents, or of all, in doc_id order."""
         flt = "part == 0"
         if doc_ids is not None:
@@ -456,7 +483,9 @@ class MilvusStore:
         rows = self.headers()
         out = []
         for h in rows[max(0, offset) : max(0, offset) + max(0, limit)]:
-            pages = [p for p in (h.get("layout") or {}).get("parts") or [] if p.get("kind") in ("page", "slide", "sheet")]
+            pages = [
+                p for p in (h.get("layout") or {}).get("parts") or [] if p.get("kind") in ("page", "slide", "sheet")
+            ]
             extra = {
                 "type": Path(h["source"]).suffix.lstrip(".").lower() or None,
                 "pages": len(pages) or None,
@@ -465,7 +494,13 @@ class MilvusStore:
             }
             out.append(
                 DocumentSummary(
-                    h["doc_id"], h["title"], h["source"], dict(h.get("metadata") or {}), int(h["chars"]), int(h["chunks"]), extra
+                    h["doc_id"],
+                    h["title"],
+                    h["source"],
+                    dict(h.get("metadata") or {}),
+                    int(h["chars"]),
+                    int(h["chunks"]),
+                    extra,
                 )
             )
         return len(rows), out
@@ -501,7 +536,10 @@ class MilvusStore:
     def _scan(self, kind: str, flt: str, fields: list[str], strong: bool = False) -> list[dict[str, Any]]:
         level = "Strong" if strong else READ
         if self.spec.local:  # milvus-lite has no query-result cap, and no timestamp service for iterators
-            return [dict(r) for r in self.client.query(self.names[kind], filter=flt, output_fields=fields, consistency_level=level)]
+            return [
+                dict(r)
+                for r in self.client.query(self.names[kind], filter=flt, output_fields=fields, consistency_level=level)
+            ]
         return list(self._iterate(kind, flt, fields, level))
 
     def _iterate(self, kind: str, flt: str, fields: list[str], level: str) -> Iterator[dict[str, Any]]:

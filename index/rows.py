@@ -66,7 +66,9 @@ def storage_error(exc: BaseException, root: Path) -> Exception:
     msg = str(exc).lower()
     errno = getattr(exc, "errno", None)
     if errno == 28 or "full" in msg or "no space" in msg:
-        return StorageFull(f"the disk holding the index folder {root} is full: free some space and retry (nothing was changed)")
+        return StorageFull(
+            f"the disk holding the index folder {root} is full: free some space and retry (nothing was changed)"
+        )
     if errno in (13, 30) or "readonly" in msg or "read-only" in msg or "permission" in msg or "unable to open" in msg:
         return StorageUnavailable(f"the index folder {root} is not writable ({exc}): nothing was changed")
     return StorageUnavailable(f"the index folder {root} cannot be written ({exc}): nothing was changed")
@@ -161,7 +163,10 @@ class Rows:
         for (text,) in con.execute("SELECT text FROM chunks WHERE doc_id=?", (doc_id,)):
             words.update(surface_words(f"{text_row[0]}\n{text}"))
         con.executemany("UPDATE vocabulary SET n = n - ? WHERE word=?", [(n, w) for w, n in words.items()])
-        con.execute("DELETE FROM vocabulary WHERE n <= 0 AND word IN (SELECT value FROM json_each(?))", (json.dumps(list(words)),))
+        con.execute(
+            "DELETE FROM vocabulary WHERE n <= 0 AND word IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(words)),),
+        )
         con.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
         con.execute("DELETE FROM sentences WHERE doc_id=?", (doc_id,))
         con.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
@@ -198,26 +203,45 @@ class Rows:
         con.executemany(
             "INSERT INTO chunks VALUES(?,?,?,?,?,?,?,?,?,?)",
             [
-                (next_id + i, doc.doc_id, s, e, s0, s1, gen, " ".join(prepared.chunk_terms[i]), doc.text[s:e], cvec[i].tobytes())
+                (
+                    next_id + i,
+                    doc.doc_id,
+                    s,
+                    e,
+                    s0,
+                    s1,
+                    gen,
+                    " ".join(prepared.chunk_terms[i]),
+                    doc.text[s:e],
+                    cvec[i].tobytes(),
+                )
                 for i, (s, e, s0, s1) in enumerate(prepared.chunks)
             ],
         )
         svec = np.ascontiguousarray(prepared.sentence_vectors, dtype=np.float16)
         con.executemany(
             "INSERT INTO sentences VALUES(?,?,?,?,?,?,?)",
-            [(doc.doc_id, i, s, e, int(h), doc.text[s:e], svec[i].tobytes()) for i, (s, e, h) in enumerate(prepared.sentences)],
+            [
+                (doc.doc_id, i, s, e, int(h), doc.text[s:e], svec[i].tobytes())
+                for i, (s, e, h) in enumerate(prepared.sentences)
+            ],
         )
         words: Counter[str] = Counter()
         for s, e, _, _ in prepared.chunks:
             words.update(surface_words(f"{doc.title}\n{doc.text[s:e]}"))
-        con.executemany("INSERT INTO vocabulary VALUES(?, ?) ON CONFLICT(word) DO UPDATE SET n = n + excluded.n", list(words.items()))
+        con.executemany(
+            "INSERT INTO vocabulary VALUES(?, ?) ON CONFLICT(word) DO UPDATE SET n = n + excluded.n",
+            list(words.items()),
+        )
         con.execute("UPDATE meta SET value=? WHERE key='next_chunk_id'", (str(next_id + n),))
         con.execute("INSERT INTO changes VALUES(?,?,?,?)", (gen, doc.doc_id, None, None))
 
     # -- reads ------------------------------------------------------------------------------------------
     def changed_since(self, gen: int, con: sqlite3.Connection | None = None) -> tuple[list[str], list[tuple[int, int]]]:
         """(doc ids put or removed after `gen`, chunk-id ranges retired after `gen`)."""
-        rows = (con or self.con()).execute("SELECT doc_id, first_id, end_id FROM changes WHERE gen > ?", (gen,)).fetchall()
+        rows = (
+            (con or self.con()).execute("SELECT doc_id, first_id, end_id FROM changes WHERE gen > ?", (gen,)).fetchall()
+        )
         docs = list(dict.fromkeys(r[0] for r in rows))
         return docs, [(int(a), int(b)) for _, a, b in rows if a is not None]
 
@@ -231,7 +255,9 @@ class Rows:
                 out[int(cid)] = np.frombuffer(blob, dtype=np.float32)
         return out
 
-    def vectors_where(self, where: str, args: Iterable[Any], con: sqlite3.Connection | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def vectors_where(
+        self, where: str, args: Iterable[Any], con: sqlite3.Connection | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(ids, (n, dim) float32) of the chunks matching a WHERE clause."""
         # no ORDER BY: SQLite would walk the whole table by id instead of using the WHERE's index
         rows = (con or self.con()).execute(f"SELECT id, vec FROM chunks WHERE {where}", tuple(args)).fetchall()

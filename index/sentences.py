@@ -76,8 +76,13 @@ def split(text: str) -> list[Sentence]:
         raw = text[block.start : block.end]
         table_row = raw.lstrip().startswith("|") and raw.count("|") >= 3  # "| 3.1 | 2024-09-15 |": a candidate
         list_item = bool(_LIST_ITEM.match(raw))  # "- Python 3.10 or newer": a candidate even without a full stop
-        is_heading = ("\n" not in raw and len(raw.split()) <= 12 and not raw.rstrip().endswith(tuple(".!?\"”"))
-                      and not table_row and not list_item)
+        is_heading = (
+            "\n" not in raw
+            and len(raw.split()) <= 12
+            and not raw.rstrip().endswith(tuple('.!?"”'))
+            and not table_row
+            and not list_item
+        )
         carry: int | None = None  # start of a punctuation-only piece ("?" bullet) glued to the next sentence
         for s, e in _split_block(raw.replace("\n", " ")):
             if not any(ch.isalnum() for ch in raw[s:e]):

@@ -203,8 +203,12 @@ def _lenient_whole(raw: str, default: int) -> int:
 def offline_libraries() -> None:
     """Tell Hugging Face libraries (transformers, tokenizers, the hub) to stay offline and quiet, unless the
     user's environment already says otherwise: nothing is downloaded at run time."""
-    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
-                        ("TOKENIZERS_PARALLELISM", "false")):
+    for name, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+    ):
         os.environ.setdefault(name, value)
 
 

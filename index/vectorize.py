@@ -142,12 +142,17 @@ def vectorize(
         if progress:
             progress(n + sum(len(d.sentences) for d in batch))
     if missing:
-        sent_vecs[missing] = embedder.embed([flat(sentences[i][0].text[sentences[i][1] : sentences[i][2]]) for i in missing])
+        sent_vecs[missing] = embedder.embed(
+            [flat(sentences[i][0].text[sentences[i][1] : sentences[i][2]]) for i in missing]
+        )
     return chunk_vecs, sent_vecs
 
 
 def _from_sentences(
-    embedder: Embedder, docs: Sequence[DocParts], embed_text: Callable[[str, str], str], progress: Callable[[int], Any] | None
+    embedder: Embedder,
+    docs: Sequence[DocParts],
+    embed_text: Callable[[str, str], str],
+    progress: Callable[[int], Any] | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sentence-first: each sentence (and the title prefix, once per document) is one model run; a passage's
     vector is the mean of the token states of its title and sentence runs, L2-normalised."""

@@ -160,8 +160,9 @@ class AnnStore(VectorStore):
     row_base[r] is the base id of chunk row r in the shared index, or -1 when row r lives in the delta.
     """
 
-    def __init__(self, vectors: np.ndarray, spec: dict[str, Any], base: Any = None,
-                 row_base: np.ndarray | None = None) -> None:
+    def __init__(
+        self, vectors: np.ndarray, spec: dict[str, Any], base: Any = None, row_base: np.ndarray | None = None
+    ) -> None:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.spec = spec
         if base is None:
@@ -207,9 +208,15 @@ class AnnStore(VectorStore):
         return len(self.vectors)
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "faiss", "index": f"{self.spec['type']}-{self.spec['storage']}", "vectors": self.count(),
-                "dim": int(self.vectors.shape[1]), "params": self.spec, "delta": len(self.delta),
-                "masked": self.masked}
+        return {
+            "type": "faiss",
+            "index": f"{self.spec['type']}-{self.spec['storage']}",
+            "vectors": self.count(),
+            "dim": int(self.vectors.shape[1]),
+            "params": self.spec,
+            "delta": len(self.delta),
+            "masked": self.masked,
+        }
 
 
 def make_store(vectors: np.ndarray, kind: str | None = None) -> VectorStore:

@@ -72,7 +72,9 @@ class Answer:
     threshold: float
     context: Context
     timings_ms: dict[str, float] = field(default_factory=dict)
-    places: dict[tuple[str, int, int], dict[str, Any]] = field(default_factory=dict)  # qa/locate.py: page, location, ocr
+    places: dict[tuple[str, int, int], dict[str, Any]] = field(
+        default_factory=dict
+    )  # qa/locate.py: page, location, ocr
     spelling: Spelling | None = None
     features: dict[str, float] = field(default_factory=dict)  # what the confidence model read
 
@@ -89,8 +91,16 @@ class Answer:
             "question": self.question,
             "answer": None
             if a is None
-            else {"text": a.text, "doc_id": a.doc_id, "title": a.title, "start": a.start, "end": a.end, "score": a.score,
-                  "span": span, **self.places.get((a.doc_id, a.start, a.end), NOWHERE)},
+            else {
+                "text": a.text,
+                "doc_id": a.doc_id,
+                "title": a.title,
+                "start": a.start,
+                "end": a.end,
+                "score": a.score,
+                "span": span,
+                **self.places.get((a.doc_id, a.start, a.end), NOWHERE),
+            },
             "answered": a is not None,
             "confidence": round(self.confidence, 4),
             "confidence_label": self.confidence_label,
@@ -104,8 +114,12 @@ class Answer:
                 }
                 for p in self.passages
             ],
-            "context": {"used": self.context.used, "query": self.context.query, "previous": self.context.previous,
-                        "carried": list(self.context.carried)},
+            "context": {
+                "used": self.context.used,
+                "query": self.context.query,
+                "previous": self.context.previous,
+                "carried": list(self.context.carried),
+            },
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
         }
 
@@ -125,8 +139,11 @@ def candidates(store: Store, hits: list[Hit]) -> list[tuple[int, SentenceRecord]
     """(passage rank, sentence) for every sentence of the given passages, in rank then document order."""
     missing = [h.row for h in hits if h.sentences is None]
     fetched = store.sentences(missing) if missing else {}
-    return [(rank, s) for rank, h in enumerate(hits)
-            for s in (h.sentences if h.sentences is not None else fetched.get(h.row, []))]
+    return [
+        (rank, s)
+        for rank, h in enumerate(hits)
+        for s in (h.sentences if h.sentences is not None else fetched.get(h.row, []))
+    ]
 
 
 def answer(
@@ -148,7 +165,9 @@ def answer(
     timings["spelling"] = (time.perf_counter() - t0) * 1000
     qvec = embedder.embed_one(ctx.query) if embedder is not None else None
     timings["embed"] = (time.perf_counter() - t0) * 1000 - timings["spelling"]
-    hits = retrieve(ctx.query, store, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings)
+    hits = retrieve(
+        ctx.query, store, max(top_k, cfg.depth), qvec=qvec, doc_ids=doc_ids, config=retrieval, timings=timings
+    )
     t1 = time.perf_counter()
     # The answer comes from a returned passage, so its citation always resolves in the response.
     shown = hits[: min(top_k, cfg.depth)]
@@ -168,8 +187,16 @@ def answer(
         holder = shown[picked.passage_rank].chunk
         assert holder is not None and holder.start <= picked.start and picked.end <= holder.end
         text = holder.text[picked.start - holder.start : picked.end - holder.start]
-        sentence = AnswerSentence(text, picked.doc_id, holder.title, picked.start, picked.end, round(picked.score, 6),
-                                  picked.passage_rank + 1, picked.span)
+        sentence = AnswerSentence(
+            text,
+            picked.doc_id,
+            holder.title,
+            picked.start,
+            picked.end,
+            round(picked.score, 6),
+            picked.passage_rank + 1,
+            picked.span,
+        )
     passages = []
     for rank, h in enumerate(hits[:top_k], start=1):
         c = h.chunk
@@ -178,9 +205,15 @@ def answer(
         if sentence and sentence.doc_id == h.doc_id and h.start <= sentence.start and sentence.end <= h.end:
             hl = (sentence.start, sentence.end)
         passages.append(
-            Passage(rank, c.text, h.score, h.doc_id, c.title, h.start, h.end, dict(h.scores), c.metadata.get("date"), hl)
+            Passage(
+                rank, c.text, h.score, h.doc_id, c.title, h.start, h.end, dict(h.scores), c.metadata.get("date"), hl
+            )
         )
     timings["answer"] = (time.perf_counter() - t1) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
-    spans = [(p.doc_id, p.start, p.end) for p in passages] + ([(sentence.doc_id, sentence.start, sentence.end)] if sentence else [])
-    return Answer(question, sentence, passages, confidence, threshold, ctx, timings, places(store, spans), spelling, features)
+    spans = [(p.doc_id, p.start, p.end) for p in passages] + (
+        [(sentence.doc_id, sentence.start, sentence.end)] if sentence else []
+    )
+    return Answer(
+        question, sentence, passages, confidence, threshold, ctx, timings, places(store, spans), spelling, features
+    )

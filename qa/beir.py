@@ -210,11 +210,22 @@ def evaluate(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]])
 
 def split_ids(ids: list[str]) -> tuple[list[str], list[str]]:
     """(dev, held-out): odd numeric ids tune, even ids are held out. Non-numeric ids split by a stable hash."""
+
     def odd(q: str) -> bool:
         return int(q) % 2 == 1 if q.isdigit() else int(hashlib.sha256(q.encode()).hexdigest(), 16) % 2 == 1
 
     return [q for q in ids if odd(q)], [q for q in ids if not odd(q)]
 
 
-__all__ = ["Dataset", "load_dataset", "cached_index", "embed_queries", "run_queries", "evaluate", "rank_documents", "split_ids",
-           "RunResult", "default_cache"]
+__all__ = [
+    "Dataset",
+    "load_dataset",
+    "cached_index",
+    "embed_queries",
+    "run_queries",
+    "evaluate",
+    "rank_documents",
+    "split_ids",
+    "RunResult",
+    "default_cache",
+]

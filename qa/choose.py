@@ -151,7 +151,9 @@ def choose(
             )
     if best is not None:
         best.features["typed_anywhere"] = float(typed_anywhere)
-        passage = set().union(*(terms(s.text) for r, s in candidates if r == best.passage_rank and s.doc_id == best.doc_id))
+        passage = set().union(
+            *(terms(s.text) for r, s in candidates if r == best.passage_rank and s.doc_id == best.doc_id)
+        )
         best.features["passage_coverage"] = _coverage(weights, passage)  # of the passage that holds the answer
         best.features["unseen"] = unseen  # idf share of the question's terms that no document holds
         best.features["margin"] = best.score - runner_up if runner_up > float("-inf") else 1.0

@@ -52,7 +52,9 @@ def open_local_store(settings: Settings, embedder: Embedder, create: bool = Fals
     return LocalStore.open(settings.index, embedder.identity(), chunking_manifest(ChunkParams()), create=create)
 
 
-def sync(settings: Settings, embedder: Embedder, progress: Any = None, force: bool = False, store: Store | None = None) -> Any:
+def sync(
+    settings: Settings, embedder: Embedder, progress: Any = None, force: bool = False, store: Store | None = None
+) -> Any:
     """`qa index`: bring the store up to date with the corpus folder (qa/sync.py). -> SyncReport."""
     from qa.sync import sync_folder
 
@@ -72,8 +74,13 @@ class Engine:
     _skipped: dict[tuple[str, int, int], Skipped] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def open(cls, settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None,
-             store: Store | None = None) -> Engine:
+    def open(
+        cls,
+        settings: Settings,
+        build_if_missing: bool = False,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+    ) -> Engine:
         embedder = embedder or load_embedder(settings.embedder)
         if store is None:
             from index.rows import exists
@@ -96,8 +103,9 @@ class Engine:
             self._looked = now
             self.store.refresh()
 
-    def ask(self, question: str, top_k: int = 5, doc_ids: list[str] | None = None,
-            history: list[str] | None = None) -> Answer:
+    def ask(
+        self, question: str, top_k: int = 5, doc_ids: list[str] | None = None, history: list[str] | None = None
+    ) -> Answer:
         self.fresh()
         return answer(question, self.store, self.embedder, top_k, doc_ids, history, self.retrieval, self.answering)
 
@@ -105,8 +113,18 @@ class Engine:
         """(total, one summary per document of the page, by doc_id): id, title, metadata, sizes, type, origin."""
         self.fresh()
         total, docs = self.store.documents(offset, limit)
-        return total, [{"doc_id": d.doc_id, "title": d.title, "source": d.source, "metadata": dict(d.metadata),
-                        "characters": d.characters, "chunks": d.chunks, **dict(d.extra)} for d in docs]
+        return total, [
+            {
+                "doc_id": d.doc_id,
+                "title": d.title,
+                "source": d.source,
+                "metadata": dict(d.metadata),
+                "characters": d.characters,
+                "chunks": d.chunks,
+                **dict(d.extra),
+            }
+            for d in docs
+        ]
 
     def list_documents(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -157,8 +175,14 @@ class Engine:
     def health(self) -> dict[str, Any]:
         self.fresh()
         m = self.store.manifest()
-        return {"status": "ok", **self.store.counts(), "model": m.get("embedder", {}).get("model"),
-                "embedder": m.get("embedder", {}), "store": self.store.describe(), "built_at": m.get("built_at")}
+        return {
+            "status": "ok",
+            **self.store.counts(),
+            "model": m.get("embedder", {}).get("model"),
+            "embedder": m.get("embedder", {}),
+            "store": self.store.describe(),
+            "built_at": m.get("built_at"),
+        }
 
     # -- writes ---------------------------------------------------------------------------------------------
     @property
@@ -177,8 +201,10 @@ class Engine:
         sp = split_document(doc, params)
         cap = Settings.from_env().max_upload_sentences  # read per upload: the cap may change while serving
         if len(sp.sentences) > cap:
-            raise DocumentTooLarge(f"the document has {len(sp.sentences)} sentences; uploads are capped at {cap} "
-                                   "(CITEQA_MAX_UPLOAD_SENTENCES): add it to the corpus folder and run `qa index` instead")
+            raise DocumentTooLarge(
+                f"the document has {len(sp.sentences)} sentences; uploads are capped at {cap} "
+                "(CITEQA_MAX_UPLOAD_SENTENCES): add it to the corpus folder and run `qa index` instead"
+            )
         prepared = prepare([doc], self.embedder, params, "upload", splits=[sp])[0]  # the long part, before the lock
         with self._lock, self.store.writing():
             self._refuse_duplicate(doc)

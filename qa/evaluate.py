@@ -44,7 +44,7 @@ class GoldQuestion:
 
 
 def split_of(qid: str) -> str:
-    """"a07" -> "dev", "u12" -> "test": the parity of the trailing number (a stable hash without one)."""
+    """ "a07" -> "dev", "u12" -> "test": the parity of the trailing number (a stable hash without one)."""
     m = re.search(r"(\d+)$", qid)
     n = int(m.group(1)) if m else int(hashlib.sha256(qid.encode()).hexdigest(), 16)
     return "dev" if n % 2 == 1 else "test"
@@ -70,8 +70,16 @@ def load_gold(path: str | Path = DEFAULT_GOLD) -> list[GoldQuestion]:
         if line.strip():
             r = json.loads(line)
             spans = r.get("span") or ()
-            out.append(GoldQuestion(r["id"], r["question"], r.get("doc_id"), r.get("evidence"), tuple(r.get("history") or ()),
-                                    (spans,) if isinstance(spans, str) else tuple(spans)))
+            out.append(
+                GoldQuestion(
+                    r["id"],
+                    r["question"],
+                    r.get("doc_id"),
+                    r.get("evidence"),
+                    tuple(r.get("history") or ()),
+                    (spans,) if isinstance(spans, str) else tuple(spans),
+                )
+            )
     return out
 
 
@@ -83,7 +91,11 @@ def evidence_span(text: str, evidence: str) -> tuple[int, int] | None:
 
 
 def judge(q: GoldQuestion, result: Answer, doc_texts: dict[str, str]) -> GoldResult:
-    span = evidence_span(doc_texts[q.doc_id], q.evidence) if q.answerable and q.doc_id in doc_texts and q.evidence else None
+    span = (
+        evidence_span(doc_texts[q.doc_id], q.evidence)
+        if q.answerable and q.doc_id in doc_texts and q.evidence
+        else None
+    )
     ranked = []
     for p in result.passages:
         relevant = span is not None and p.doc_id == q.doc_id and p.start <= span[0] and span[1] <= p.end
@@ -100,8 +112,18 @@ def judge(q: GoldQuestion, result: Answer, doc_texts: dict[str, str]) -> GoldRes
     span_hit = None
     if q.spans:
         span_hit = hit and span_text is not None and _norm(span_text) in {_norm(x) for x in q.spans}
-    return GoldResult(q, ranked, a is not None, hit, a.text if a else None, result.confidence, rank,
-                      dict(result.features), span_text, span_hit)
+    return GoldResult(
+        q,
+        ranked,
+        a is not None,
+        hit,
+        a.text if a else None,
+        result.confidence,
+        rank,
+        dict(result.features),
+        span_text,
+        span_hit,
+    )
 
 
 def _norm(phrase: str) -> str:
@@ -148,7 +170,10 @@ def summarize(results: list[GoldResult]) -> dict[str, Any]:
 
 def summarize_splits(results: list[GoldResult]) -> dict[str, Any]:
     """{"all": summary, "dev": summary of the dev half, "test": summary of the test half}."""
-    return {"all": summarize(results), **{h: summarize([r for r in results if r.q.split == h]) for h in ("dev", "test")}}
+    return {
+        "all": summarize(results),
+        **{h: summarize([r for r in results if r.q.split == h]) for h in ("dev", "test")},
+    }
 
 
 def typos_path(gold: str | Path) -> Path | None:
@@ -157,8 +182,9 @@ def typos_path(gold: str | Path) -> Path | None:
     return p if p.exists() and p != Path(gold) else None
 
 
-def eval_report(engine: Engine, gold: list[GoldQuestion], typos: list[GoldQuestion] | None = None
-                ) -> tuple[dict[str, Any], list[GoldResult]]:
+def eval_report(
+    engine: Engine, gold: list[GoldQuestion], typos: list[GoldQuestion] | None = None
+) -> tuple[dict[str, Any], list[GoldResult]]:
     """The summary of every question (top level, as before), plus "dev" and "test" halves and, with misspelled
     variants, "typos": {"all", "dev", "test"} summaries of those and of the same questions spelled right."""
     results = run_gold(engine, gold)
@@ -168,5 +194,7 @@ def eval_report(engine: Engine, gold: list[GoldQuestion], typos: list[GoldQuesti
         typo_results = summarize_splits(run_gold(engine, typos))
         ids = {q.id for q in typos}
         spelled = summarize_splits([r for r in results if r.q.id in ids])
-        report["typos"] = {h: {**typo_results[h], "spelled_recall_at_5": spelled[h]["recall_at_5"]} for h in typo_results}
+        report["typos"] = {
+            h: {**typo_results[h], "spelled_recall_at_5": spelled[h]["recall_at_5"]} for h in typo_results
+        }
     return report, results

@@ -15,7 +15,11 @@ from index.milvus_store import MilvusStore, parse_store
 
 
 def expected_manifest(embedder: Embedder, params: ChunkParams | None = None) -> dict[str, Any]:
-    return {"embedder": embedder.identity(), "dim": int(embedder.dim), "chunking": chunking_manifest(params or ChunkParams())}
+    return {
+        "embedder": embedder.identity(),
+        "dim": int(embedder.dim),
+        "chunking": chunking_manifest(params or ChunkParams()),
+    }
 
 
 def open_milvus_store(settings: Any, embedder: Embedder, create: bool = False) -> MilvusStore:
@@ -31,7 +35,9 @@ def open_milvus_engine(settings: Any, build_if_missing: bool = False, embedder: 
     """-> qa.engine.Engine over the Milvus store."""
     from qa.engine import Engine, sync
 
-    store = MilvusStore(parse_store(settings.store, settings.milvus_token))  # before the model loads: a wrong address fails at once
+    store = MilvusStore(
+        parse_store(settings.store, settings.milvus_token)
+    )  # before the model loads: a wrong address fails at once
     if not build_if_missing:
         store.require()
     embedder = embedder or load_embedder(settings.embedder)

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 class QType:
     kind: str | None
     noun: str | None = None  # "which/what <noun>": the noun, e.g. "company", "license"
-    unit: str | None = None  # quantities: "money" (how much ... cost), "count" (how many <noun>), "duration" (how long),
+    unit: str | None = (
+        None  # quantities: "money" (how much ... cost), "count" (how many <noun>), "duration" (how long),
+    )
     # "measure" (how deep/far/high/tall/wide, how long is), "frequency" (how often)
     counted: tuple[str, ...] = ()  # "how many lead service lines" -> the words counted: ("lead", "service", "lines")
 
@@ -65,7 +67,9 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^where\b|\bwhere\s+(?:is|was|are|were|did|does|do|will|can)\b|\bfrom\s+where\b"), "place"),
 ]
 _PREPOSITIONS = set("of in for at on to by with from that which who about under over between during".split())
-_MONEY_NOUNS = set("cost costs price prices budget salary fee fees gdp revenue income value tuition rent wage wages".split())
+_MONEY_NOUNS = set(
+    "cost costs price prices budget salary fee fees gdp revenue income value tuition rent wage wages".split()
+)
 _AUX = set("is was are were will would can could do does did has have had should must may might".split())
 _COPULA = re.compile(r"^(?:what|which)\s+(?:is|was|are|were|will\s+be|'s)\s+(.*)$")
 

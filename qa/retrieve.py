@@ -147,8 +147,14 @@ def _lexical_only(store: Store, q_terms: list[str], k: int, doc_ids: list[str] |
     return [(c, c.lexical, {"lexical": c.lexical}, None) for c in cands]
 
 
-def _fused(cands: list[Candidate], store: Store, qvec: np.ndarray, q_terms: list[str], doc_ids: list[str] | None,
-           cfg: RetrievalConfig) -> Ranked:
+def _fused(
+    cands: list[Candidate],
+    store: Store,
+    qvec: np.ndarray,
+    q_terms: list[str],
+    doc_ids: list[str] | None,
+    cfg: RetrievalConfig,
+) -> Ranked:
     """Candidates in fused order, each with its dense, lexical and fused scores."""
     dense = np.array([c.dense for c in cands], dtype=np.float32)
     lexical = np.array([c.lexical for c in cands], dtype=np.float32)
@@ -158,13 +164,22 @@ def _fused(cands: list[Candidate], store: Store, qvec: np.ndarray, q_terms: list
         q2 = qvec + cfg.prf_weight * np.mean([c.chunk.vector for c in top], axis=0)
         q2 = q2 / (np.linalg.norm(q2) or 1.0)
         seen = {c.chunk.chunk_id for c in cands}
-        cands = cands + [c for c in store.candidates(q2, q_terms, cfg.candidates, doc_ids) if c.chunk.chunk_id not in seen]
+        cands = cands + [
+            c for c in store.candidates(q2, q_terms, cfg.candidates, doc_ids) if c.chunk.chunk_id not in seen
+        ]
         dense = np.array([float(c.chunk.vector @ q2) for c in cands], dtype=np.float32)
         lexical = np.array([c.lexical for c in cands], dtype=np.float32)
         fused = _fuse(dense, lexical, cfg)
     order = np.argsort(-fused, kind="stable")
-    return [(cands[i], float(fused[i]), {"dense": float(dense[i]), "lexical": float(lexical[i]), "fused": float(fused[i])},
-             None) for i in order]
+    return [
+        (
+            cands[i],
+            float(fused[i]),
+            {"dense": float(dense[i]), "lexical": float(lexical[i]), "fused": float(fused[i])},
+            None,
+        )
+        for i in order
+    ]
 
 
 def _fuse(dense: np.ndarray, lexical: np.ndarray, cfg: RetrievalConfig) -> np.ndarray:
@@ -178,15 +193,18 @@ def _rerank(ranked: Ranked, store: Store, qvec: np.ndarray, cfg: RetrievalConfig
     """The head gains a third ranking, by best sentence; below the head, fused order is kept under it."""
     head, tail = ranked[: cfg.rerank_depth], ranked[cfg.rerank_depth :]
     sents = store.sentences([c.chunk.chunk_id for c, _, _, _ in head])
-    sent = np.array([sentence_maxsim(sents.get(c.chunk.chunk_id, []), qvec, br["dense"]) for c, _, br, _ in head],
-                    dtype=np.float32)
+    sent = np.array(
+        [sentence_maxsim(sents.get(c.chunk.chunk_id, []), qvec, br["dense"]) for c, _, br, _ in head], dtype=np.float32
+    )
     fused = np.array([f for _, f, _, _ in head], dtype=np.float32)
     if cfg.fusion == "blend":
         score = fused + cfg.w_sentence * _minmax(sent)
     else:
         score = fused + cfg.w_sentence / (cfg.rrf_k + 1 + _ranks(sent))
-    out: Ranked = [(c, float(s), {**br, "sentence": float(se), "rerank": float(s)}, tuple(sents.get(c.chunk.chunk_id, [])))
-                   for (c, _, br, _), s, se in zip(head, score, sent)]
+    out: Ranked = [
+        (c, float(s), {**br, "sentence": float(se), "rerank": float(s)}, tuple(sents.get(c.chunk.chunk_id, [])))
+        for (c, _, br, _), s, se in zip(head, score, sent)
+    ]
     out.sort(key=lambda x: -x[1])
     floor = min((s for _, s, _, _ in out), default=0.0)
     return out + [(c, floor - 1e-6 * (i + 1), br, None) for i, (c, _, br, _) in enumerate(tail)]
@@ -196,6 +214,16 @@ def _hits(ranked: Ranked, k: int) -> list[Hit]:
     out = []
     for c, s, br, sents in ranked[:k]:
         r = c.chunk
-        out.append(Hit(r.chunk_id, r.doc_id, r.start, r.end, round(float(s), 6), {a: round(float(b), 6) for a, b in br.items()},
-                       r, sents))
+        out.append(
+            Hit(
+                r.chunk_id,
+                r.doc_id,
+                r.start,
+                r.end,
+                round(float(s), 6),
+                {a: round(float(b), 6) for a, b in br.items()},
+                r,
+                sents,
+            )
+        )
     return out

@@ -139,8 +139,10 @@ def _name_phrases(text: str) -> list[tuple[int, int]]:
     return out
 
 
-_ORG_END = re.compile(r"\b(?:Council|Department|Committee|Commission|Board|Company|Corporation|Inc\.?|Ltd\.?|"
-                      r"Office|Agency|Authority|Association|Society|Party|Ministry|Administration|Court|Bank|Group)$")
+_ORG_END = re.compile(
+    r"\b(?:Council|Department|Committee|Commission|Board|Company|Corporation|Inc\.?|Ltd\.?|"
+    r"Office|Agency|Authority|Association|Society|Party|Ministry|Administration|Court|Bank|Group)$"
+)
 
 
 def _place_phrases(text: str) -> list[tuple[int, int]]:
@@ -149,7 +151,9 @@ def _place_phrases(text: str) -> list[tuple[int, int]]:
         before = text[max(0, s - 12) : s].lower()
         if _ORG_END.search(text[s:e]):
             continue  # "Northfield City Council" is an organisation, not a place
-        if _PLACE_WORD.search(text[s:e]) or re.search(r"\b(?:in|at|from|along|near|to|into|across|on)\s+(?:the\s+)?$", before):
+        if _PLACE_WORD.search(text[s:e]) or re.search(
+            r"\b(?:in|at|from|along|near|to|into|across|on)\s+(?:the\s+)?$", before
+        ):
             out.append((s, e))
     return out + [(m.start(), m.end()) for m in _PATH.finditer(text)]
 
@@ -186,8 +190,13 @@ _UNIT_FILTERS: dict[str, Callable[[str], bool]] = {
     "measure": lambda p: bool(_MEASURE.search(p)),
     "money": lambda p: bool(_MONEY.search(p)),
     "duration": lambda p: bool(_DURATION.search(p)),
-    "count": lambda p: (not _MONEY.search(p) and not _DURATION.search(p) and "%" not in p and "percent" not in p.lower()
-                        and not re.search(r"\d{3}-\d{4}", p)),  # a phone number counts nothing
+    "count": lambda p: (
+        not _MONEY.search(p)
+        and not _DURATION.search(p)
+        and "%" not in p
+        and "percent" not in p.lower()
+        and not re.search(r"\d{3}-\d{4}", p)
+    ),  # a phone number counts nothing
 }
 
 

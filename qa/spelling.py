@@ -39,7 +39,9 @@ please anything something someone somebody everything nothing does doesn't didn'
 
 
 _QUESTION_WORDS = ("what", "when", "where", "which", "who", "whom", "whose", "why", "how")
-_RARE = 1000  # an English word seen fewer times than this in pyspellchecker's list is only trusted away from question words
+_RARE = (
+    1000  # an English word seen fewer times than this in pyspellchecker's list is only trusted away from question words
+)
 
 
 @lru_cache(maxsize=1)
@@ -64,7 +66,10 @@ class Spelling:
     corrections: tuple[tuple[str, str], ...]  # (word as typed, suggestion)
 
     def to_dict(self) -> dict[str, object]:
-        return {"searched_for": self.searched_for, "corrections": [{"word": w, "suggestion": s} for w, s in self.corrections]}
+        return {
+            "searched_for": self.searched_for,
+            "corrections": [{"word": w, "suggestion": s} for w, s in self.corrections],
+        }
 
 
 def _deletes(word: str) -> set[str]:

@@ -1,11 +1,11 @@
 """Shared fixtures. The real embedder loads once per test session (about 7 s); tests that need it are marked slow.
 
-    real_embedder          the packaged all-MiniLM-L6-v2 (torch or the default backend)
-    fake_embedder          deterministic hashed bag-of-words vectors, for fast plumbing tests
-    default_corpus         a temporary copy of corpus/ (tests may add and delete files)
-    default_engine         an Engine over that copy, index built once per session (read-only use)
-    gold2_engine           an Engine over tests/gold2/corpus (the second gold set's documents), built once
-    private_engine(e, dir) an Engine over private copies of e's corpus and built index (nothing re-embedded)
+real_embedder          the packaged all-MiniLM-L6-v2 (torch or the default backend)
+fake_embedder          deterministic hashed bag-of-words vectors, for fast plumbing tests
+default_corpus         a temporary copy of corpus/ (tests may add and delete files)
+default_engine         an Engine over that copy, index built once per session (read-only use)
+gold2_engine           an Engine over tests/gold2/corpus (the second gold set's documents), built once
+private_engine(e, dir) an Engine over private copies of e's corpus and built index (nothing re-embedded)
 """
 
 from __future__ import annotations

@@ -42,7 +42,10 @@ def pptx_file() -> bytes:
     deck = Presentation()
     slides = [
         ("Logistics review", "Quarterly update for the board of directors."),
-        ("Warehouse plans", "The new cold-storage warehouse in Escuintla opens in September 2026 with room for 400 pallets."),
+        (
+            "Warehouse plans",
+            "The new cold-storage warehouse in Escuintla opens in September 2026 with room for 400 pallets.",
+        ),
         ("Budget", "Freight costs rose by eleven percent because diesel prices climbed."),
     ]
     for title, body in slides:
@@ -73,7 +76,9 @@ def xlsx_file() -> bytes:
 
 
 def csv_file() -> bytes:
-    return ("Port,Vessel calls,Main cargo\nPuerto Quetzal,1310,containers\nSanto Tomás de Castilla,980,bananas\n").encode()
+    return (
+        "Port,Vessel calls,Main cargo\nPuerto Quetzal,1310,containers\nSanto Tomás de Castilla,980,bananas\n"
+    ).encode()
 
 
 def odt_file() -> bytes:
@@ -109,7 +114,9 @@ def epub_file() -> bytes:
     ch1 = epub.EpubHtml(title="Origins", file_name="ch1.xhtml", lang="en")
     ch1.content = "<h1>Origins</h1><p>The Sunday market in Chichicastenango grew around the church steps.</p>"
     ch2 = epub.EpubHtml(title="Trade", file_name="ch2.xhtml", lang="en")
-    ch2.content = "<h1>Trade</h1><p>Weavers from Nahualá brought huipiles woven on backstrap looms to sell every Thursday.</p>"
+    ch2.content = (
+        "<h1>Trade</h1><p>Weavers from Nahualá brought huipiles woven on backstrap looms to sell every Thursday.</p>"
+    )
     for ch in (ch1, ch2):
         book.add_item(ch)
     book.toc = [ch1, ch2]

@@ -69,7 +69,11 @@ class MilvusServer:
 
     def log_tail(self, chars: int = 3000) -> str:
         logs = self.data / "logs"
-        parts = [p.read_text(errors="replace")[-chars:] for p in sorted(logs.glob("milvus-std*.log"))] if logs.is_dir() else []
+        parts = (
+            [p.read_text(errors="replace")[-chars:] for p in sorted(logs.glob("milvus-std*.log"))]
+            if logs.is_dir()
+            else []
+        )
         return "\n".join(parts)
 
     def stop(self) -> None:
@@ -94,7 +98,11 @@ def start(data: Path, timeout: float = 240) -> MilvusServer:
     ports = dict(zip(PORTS, free_ports(len(PORTS))))
     out = open(data / "launcher.log", "w")  # noqa: SIM115 - the child keeps writing to it
     proc = subprocess.Popen(
-        command(exe, data, ports), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        command(exe, data, ports),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     out.close()
     server = MilvusServer(f"http://127.0.0.1:{ports['proxy_port']}", proc, data)

@@ -49,18 +49,30 @@ def test_questions_are_typed_by_what_would_answer_them(question: str, kind: str 
         ("How much will the hub cost?", "The project is expected to cost $62 million.", "$62 million"),
         ("By how much will rates rise?", "Water rates will rise by 4.5% on July 1, 2025.", "4.5%"),
         ("When do the new rates take effect?", "Water rates will rise by 4.5% on July 1, 2025.", "July 1, 2025"),
-        ("When will the bridge reopen?", "TOMAS WELLER: The bridge will reopen on Monday, 13 October.", "Monday, 13 October"),
+        (
+            "When will the bridge reopen?",
+            "TOMAS WELLER: The bridge will reopen on Monday, 13 October.",
+            "Monday, 13 October",
+        ),
         (
             "Who designed the building?",
             "The building was designed by Okoro & Lind Architects, a firm based in Riverton.",
             "Okoro & Lind Architects",
         ),
-        ("Which company does the work?", "The contractor is Brandvold Construction, a firm from Millbrook.", "Brandvold Construction"),
+        (
+            "Which company does the work?",
+            "The contractor is Brandvold Construction, a firm from Millbrook.",
+            "Brandvold Construction",
+        ),
         ("What number do I call in an emergency?", "For an emergency, call the 24-hour line at 555-0142.", "555-0142"),
         ("How many students graduated?", "Today, 1,312 of you are crossing this stage.", "1,312"),
-    ("How often does the ferry cross the lake?", "The ferry crosses the lake twice a day.", "twice a day"),
+        ("How often does the ferry cross the lake?", "The ferry crosses the lake twice a day.", "twice a day"),
         ("Which NumPy version is needed?", "- NumPy 1.24 or newer.", "NumPy 1.24 or newer"),
-        ("Where are the settings read from?", "Settings are read from `~/.config/tw/config.toml`.", "`~/.config/tw/config.toml`"),
+        (
+            "Where are the settings read from?",
+            "Settings are read from `~/.config/tw/config.toml`.",
+            "`~/.config/tw/config.toml`",
+        ),
     ],
 )
 def test_the_answer_phrase_is_the_typed_phrase_in_the_sentence(question: str, sentence: str, phrase: str) -> None:
@@ -87,7 +99,10 @@ def test_no_phrase_of_the_asked_kind_means_none() -> None:
 def _records(text: str, embedder: FakeEmbedder) -> list[tuple[int, SentenceRecord]]:
     sents = split(text)
     vecs = embedder.embed_batch([text[s.start : s.end] for s in sents])
-    return [(0, SentenceRecord("doc", i, s.start, s.end, text[s.start : s.end], s.heading, vecs[i])) for i, s in enumerate(sents)]
+    return [
+        (0, SentenceRecord("doc", i, s.start, s.end, text[s.start : s.end], s.heading, vecs[i]))
+        for i, s in enumerate(sents)
+    ]
 
 
 def _idf(ts: object) -> dict[str, float]:
@@ -140,7 +155,9 @@ def test_list_items_and_table_rows_are_candidates_not_headings() -> None:
 
 def test_a_path_is_not_split_at_its_dot() -> None:
     text = "The database is stored in `~/.local/share/tidewater/stations.db`. It is small."
-    assert [text[s.start : s.end] for s in split(text)][0] == "The database is stored in `~/.local/share/tidewater/stations.db`."
+    assert [text[s.start : s.end] for s in split(text)][
+        0
+    ] == "The database is stored in `~/.local/share/tidewater/stations.db`."
 
 
 def test_terms_meet_across_spellings() -> None:

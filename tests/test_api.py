@@ -82,12 +82,12 @@ def assert_citations_resolve(client: TestClient, body: dict[str, Any]) -> None:
         return texts[doc_id]
 
     for p in body["passages"]:
-        assert text_of(p["doc_id"])[p["start"]:p["end"]] == p["text"]
+        assert text_of(p["doc_id"])[p["start"] : p["end"]] == p["text"]
         if p["highlight"]:
             assert p["start"] <= p["highlight"]["start"] < p["highlight"]["end"] <= p["end"]
     a = body["answer"]
     if a is not None:
-        assert text_of(a["doc_id"])[a["start"]:a["end"]] == a["text"]
+        assert text_of(a["doc_id"])[a["start"] : a["end"]] == a["text"]
         # every returned passage that contains the answer sentence highlights it, and at least one does:
         # the answer always comes from a returned passage, so its citation resolves in the response
         holders = 0
@@ -99,6 +99,7 @@ def assert_citations_resolve(client: TestClient, body: dict[str, Any]) -> None:
 
 
 # ---- ask ------------------------------------------------------------------------------------------------------
+
 
 def test_ask_answers_with_the_core_answer_json(client: TestClient, engine: Engine) -> None:
     # The contract, on a question the answer step is sure of; answer quality is measured by the gold sets.
@@ -117,7 +118,9 @@ def test_ask_answers_with_the_core_answer_json(client: TestClient, engine: Engin
 
 
 def test_ask_gives_the_phrase_a_calibrated_confidence_and_the_spelling(client: TestClient) -> None:
-    body = client.post("/v1/ask", json={"question": "By how much did Guatemala agree to increase deportation flights?"}).json()
+    body = client.post(
+        "/v1/ask", json={"question": "By how much did Guatemala agree to increase deportation flights?"}
+    ).json()
     a = body["answer"]
     assert a is not None and a["span"]["text"] == "40%"
     assert a["start"] <= a["span"]["start"] < a["span"]["end"] <= a["end"]
@@ -169,8 +172,9 @@ def test_ask_passes_only_the_last_ten_history_turns(engine: Engine) -> None:
         def __getattr__(self, name: str) -> Any:
             return getattr(engine, name)
 
-        def ask(self, question: str, top_k: int = 5, doc_ids: list[str] | None = None,
-                history: list[str] | None = None) -> Any:
+        def ask(
+            self, question: str, top_k: int = 5, doc_ids: list[str] | None = None, history: list[str] | None = None
+        ) -> Any:
             seen.append(history)
             return engine.ask(question, top_k, doc_ids, history)
 
@@ -182,6 +186,7 @@ def test_ask_passes_only_the_last_ten_history_turns(engine: Engine) -> None:
 
 
 # ---- documents ------------------------------------------------------------------------------------------------
+
 
 def test_list_documents(client: TestClient, engine: Engine) -> None:
     body = client.get("/v1/documents").json()
@@ -200,9 +205,16 @@ def test_list_documents(client: TestClient, engine: Engine) -> None:
 def test_get_document_gives_the_text_that_offsets_index(client: TestClient, engine: Engine) -> None:
     body = client.get("/v1/documents/us-strategy-for-central-america").json()
     doc = engine.document("us-strategy-for-central-america")
-    assert body == {"doc_id": doc.doc_id, "title": "U.S. Strategy for Central America", "source": doc.source,
-                    "metadata": dict(doc.metadata), "characters": len(doc.text), "text": doc.text,
-                    "type": "txt", "pages": []}
+    assert body == {
+        "doc_id": doc.doc_id,
+        "title": "U.S. Strategy for Central America",
+        "source": doc.source,
+        "metadata": dict(doc.metadata),
+        "characters": len(doc.text),
+        "text": doc.text,
+        "type": "txt",
+        "pages": [],
+    }
 
 
 def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestClient, engine: Engine) -> None:
@@ -212,12 +224,21 @@ def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestCl
     before = client.post("/v1/ask", json=question).json()
     assert all(p["doc_id"] != "quetzal-observatory" for p in before["passages"])
 
-    r = client.post("/v1/documents", headers=AUTH, data={"title": "Quetzal Observatory fact sheet"},
-                    files={"file": ("Quetzal Observatory.md", OBSERVATORY.encode(), "text/markdown")})
+    r = client.post(
+        "/v1/documents",
+        headers=AUTH,
+        data={"title": "Quetzal Observatory fact sheet"},
+        files={"file": ("Quetzal Observatory.md", OBSERVATORY.encode(), "text/markdown")},
+    )
     assert r.status_code == 201, r.text
     new = r.json()
-    assert new == {"doc_id": "quetzal-observatory", "title": "Quetzal Observatory fact sheet",
-                   "source": "quetzal-observatory.md", "characters": len(SEEN), "created": True}
+    assert new == {
+        "doc_id": "quetzal-observatory",
+        "title": "Quetzal Observatory fact sheet",
+        "source": "quetzal-observatory.md",
+        "characters": len(SEEN),
+        "created": True,
+    }
     assert r.headers["location"] == "/v1/documents/quetzal-observatory"
     assert (uploads / "quetzal-observatory.md").read_bytes() == OBSERVATORY.encode()
     assert not (corpus / "quetzal-observatory.md").exists()
@@ -244,17 +265,20 @@ def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestCl
 
 
 def test_upload_html_and_pdf(client: TestClient) -> None:
-    html = (b"<html><head><title>Lake Atitlan water survey</title><style>p{color:red}</style></head><body>"
-            b"<nav>Home | About</nav><h1>Lake Atitlan water survey</h1>"
-            b"<p>The 2023 survey of Lake Atitlan found cyanobacteria blooms in four of nine bays.</p></body></html>")
+    html = (
+        b"<html><head><title>Lake Atitlan water survey</title><style>p{color:red}</style></head><body>"
+        b"<nav>Home | About</nav><h1>Lake Atitlan water survey</h1>"
+        b"<p>The 2023 survey of Lake Atitlan found cyanobacteria blooms in four of nine bays.</p></body></html>"
+    )
     r = client.post("/v1/documents", headers=AUTH, files={"file": ("atitlan.html", html, "text/html")})
     assert r.status_code == 201, r.text
     assert r.json()["title"] == "Lake Atitlan water survey"
     text = client.get("/v1/documents/atitlan").json()["text"]
     assert "cyanobacteria blooms in four of nine bays" in text and "color:red" not in text
 
-    pdf = make_pdf(["The Tikal canopy census of 2022 counted 312 howler monkeys.",
-                    "Rangers repeated the census every spring."])
+    pdf = make_pdf(
+        ["The Tikal canopy census of 2022 counted 312 howler monkeys.", "Rangers repeated the census every spring."]
+    )
     r = client.post("/v1/documents", headers=AUTH, files={"file": ("tikal census.pdf", pdf, "application/pdf")})
     assert r.status_code == 201, r.text
     assert r.json()["doc_id"] == "tikal-census"
@@ -267,6 +291,7 @@ def test_upload_html_and_pdf(client: TestClient) -> None:
 
 # ---- health, metrics, page, request ids, CORS -------------------------------------------------------------------
 
+
 def test_health(client: TestClient) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
@@ -276,8 +301,11 @@ def test_health(client: TestClient) -> None:
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def test_metrics_count_requests_by_route_and_report_the_index_size(engine: Engine) -> None:
@@ -345,8 +373,14 @@ def test_cors_is_off_unless_configured(engine: Engine, client: TestClient, monke
     config = ApiConfig.from_env()
     assert config.cors_origins == ("http://localhost:5173", "https://example.org") and config.api_key == "from-env"
     with TestClient(create_app(engine, config)) as c:
-        pre = c.options("/v1/ask", headers={**origin, "Access-Control-Request-Method": "POST",
-                                            "Access-Control-Request-Headers": "content-type"})
+        pre = c.options(
+            "/v1/ask",
+            headers={
+                **origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
         assert pre.status_code == 200
         assert pre.headers["access-control-allow-origin"] == "http://localhost:5173"
         got = c.get("/health", headers=origin)
@@ -356,8 +390,9 @@ def test_cors_is_off_unless_configured(engine: Engine, client: TestClient, monke
         assert "access-control-allow-origin" not in stranger.headers
 
 
-def test_without_the_static_folder_the_page_is_a_placeholder(engine: Engine, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_static_folder_the_page_is_a_placeholder(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import api.app
 
     monkeypatch.setattr(api.app, "STATIC", tmp_path / "no-static")
@@ -367,8 +402,9 @@ def test_without_the_static_folder_the_page_is_a_placeholder(engine: Engine, tmp
         assert c.get("/static/app.js").status_code == 404
 
 
-def test_an_unexpected_failure_is_a_json_500_with_the_request_id(engine: Engine,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unexpected_failure_is_a_json_500_with_the_request_id(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     class Broken:
         def __getattr__(self, name: str) -> Any:
             return getattr(engine, name)

@@ -29,18 +29,27 @@ MIN_ASKS = 8  # per reader, even if the writers finish first
 MAX_ASKS = 200  # per reader: a bound on traffic if the writers are slow
 
 UPLOADS = {  # file name -> (text, a question it answers, words the answer sentence contains)
-    "copan-honey.txt": ("The Copan beekeeping cooperative produced four tonnes of honey in 2024. Its members keep "
-                        "stingless Melipona bees in log hives.\n",
-                        "How much honey did the Copan beekeeping cooperative produce?", "four tonnes"),
-    "peten-rangers.txt": ("The Peten ranger corps has 140 rangers. They patrol the Maya Biosphere Reserve on "
-                          "foot and by river boat.\n",
-                          "How many rangers does the Peten ranger corps have?", "140 rangers"),
-    "xela-library.txt": ("The Xela public library lends 9,000 books a month. Its reading room opens at seven in "
-                         "the morning.\n",
-                         "How many books does the Xela public library lend each month?", "9,000 books"),
-    "izabal-ferry.txt": ("The Izabal ferry crosses the lake twice a day. Each crossing takes about ninety "
-                         "minutes.\n",
-                         "How often does the Izabal ferry cross the lake?", "twice a day"),
+    "copan-honey.txt": (
+        "The Copan beekeeping cooperative produced four tonnes of honey in 2024. Its members keep "
+        "stingless Melipona bees in log hives.\n",
+        "How much honey did the Copan beekeeping cooperative produce?",
+        "four tonnes",
+    ),
+    "peten-rangers.txt": (
+        "The Peten ranger corps has 140 rangers. They patrol the Maya Biosphere Reserve on foot and by river boat.\n",
+        "How many rangers does the Peten ranger corps have?",
+        "140 rangers",
+    ),
+    "xela-library.txt": (
+        "The Xela public library lends 9,000 books a month. Its reading room opens at seven in the morning.\n",
+        "How many books does the Xela public library lend each month?",
+        "9,000 books",
+    ),
+    "izabal-ferry.txt": (
+        "The Izabal ferry crosses the lake twice a day. Each crossing takes about ninety minutes.\n",
+        "How often does the Izabal ferry cross the lake?",
+        "twice a day",
+    ),
 }
 QUESTIONS = [
     "Which free trade pact binds Washington and Guatemala?",
@@ -61,8 +70,15 @@ def base_url(engine: Engine) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, ApiConfig(api_key=KEY)), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(engine, ApiConfig(api_key=KEY)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -76,10 +92,10 @@ def base_url(engine: Engine) -> Iterator[str]:
 
 def check_consistent(body: dict[str, Any], texts: dict[str, str]) -> None:
     for p in body["passages"]:
-        assert texts[p["doc_id"]][p["start"]:p["end"]] == p["text"], p
+        assert texts[p["doc_id"]][p["start"] : p["end"]] == p["text"], p
     a = body["answer"]
     if a is not None:
-        assert texts[a["doc_id"]][a["start"]:a["end"]] == a["text"], a
+        assert texts[a["doc_id"]][a["start"] : a["end"]] == a["text"], a
         # every returned passage that contains the answer sentence highlights it (the sentence may also come
         # from a passage ranked below top_k, which then is not returned)
         for p in body["passages"]:
@@ -120,8 +136,11 @@ def test_parallel_asks_during_uploads_and_deletes(base_url: str, engine: Engine)
                     failures.append(f"upload {name}: {r.status_code} {r.text[:200]}")
                     continue
                 body = c.post("/v1/ask", json={"question": question}).json()  # answerable at once
-                if body["answer"] is None or body["answer"]["doc_id"] != r.json()["doc_id"] \
-                        or words not in body["answer"]["text"]:
+                if (
+                    body["answer"] is None
+                    or body["answer"]["doc_id"] != r.json()["doc_id"]
+                    or words not in body["answer"]["text"]
+                ):
                     failures.append(f"{name} not answered right after upload: {body['answer']}")
             for name in names:
                 r = c.delete(f"/v1/documents/{name.removesuffix('.txt')}")

@@ -57,20 +57,36 @@ def snapshot(engine: Engine) -> dict[str, Any]:
 
 # ---- ask ------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body, where", [
-    ({"question": ""}, "question"),
-    ({"question": "   \n\t "}, "question"),
-    ({"question": "x" * 2001}, "2000"),
-    ({"question": "Why?", "top_k": 0}, "top_k"),
-    ({"question": "Why?", "top_k": 51}, "top_k"),
-    ({"question": "Why?", "top_k": "five"}, "top_k"),
-    ({"question": None}, "question"),
-    ({"top_k": 3}, "question"),
-    ({"question": "Why?", "doc_ids": "us-strategy-for-central-america"}, "doc_ids"),
-    ({"question": "Why?", "history": ["earlier?"] * 101}, "history"),
-    ([], "body"),
-], ids=["empty", "whitespace", "too-long", "top_k-0", "top_k-51", "top_k-text", "null", "missing", "doc_ids-str",
-        "history-long", "array"])
+
+@pytest.mark.parametrize(
+    "body, where",
+    [
+        ({"question": ""}, "question"),
+        ({"question": "   \n\t "}, "question"),
+        ({"question": "x" * 2001}, "2000"),
+        ({"question": "Why?", "top_k": 0}, "top_k"),
+        ({"question": "Why?", "top_k": 51}, "top_k"),
+        ({"question": "Why?", "top_k": "five"}, "top_k"),
+        ({"question": None}, "question"),
+        ({"top_k": 3}, "question"),
+        ({"question": "Why?", "doc_ids": "us-strategy-for-central-america"}, "doc_ids"),
+        ({"question": "Why?", "history": ["earlier?"] * 101}, "history"),
+        ([], "body"),
+    ],
+    ids=[
+        "empty",
+        "whitespace",
+        "too-long",
+        "top_k-0",
+        "top_k-51",
+        "top_k-text",
+        "null",
+        "missing",
+        "doc_ids-str",
+        "history-long",
+        "array",
+    ],
+)
 def test_ask_rejects_bad_input_with_422(client: TestClient, body: Any, where: str) -> None:
     assert where in error(client.post("/v1/ask", json=body), 422)
 
@@ -87,8 +103,9 @@ def test_ask_blank_after_strip_is_422_from_the_engine_too(client: TestClient) ->
 
 
 def test_ask_broken_bodies(client: TestClient) -> None:
-    assert "JSON" in error(client.post("/v1/ask", content=b'{"question": ', headers={"content-type":
-                                                                                  "application/json"}), 422)
+    assert "JSON" in error(
+        client.post("/v1/ask", content=b'{"question": ', headers={"content-type": "application/json"}), 422
+    )
     error(client.post("/v1/ask", content=b'{"question": "hi"}', headers={"content-type": "text/plain"}), 422)
     not_utf8 = client.post("/v1/ask", content=b"\xff\xfe\xfa", headers={"content-type": "application/json"})
     assert "parsing" in error(not_utf8, 400)
@@ -97,12 +114,15 @@ def test_ask_broken_bodies(client: TestClient) -> None:
 
 
 def test_ask_about_an_unknown_document_is_404(client: TestClient) -> None:
-    r = client.post("/v1/ask", json={"question": "What is CAFTA-DR?",
-                                     "doc_ids": ["us-guatemala-relations-state-dept", "no-such-doc"]})
+    r = client.post(
+        "/v1/ask",
+        json={"question": "What is CAFTA-DR?", "doc_ids": ["us-guatemala-relations-state-dept", "no-such-doc"]},
+    )
     assert "no-such-doc" in error(r, 404)
 
 
 # ---- documents: reads -----------------------------------------------------------------------------------------
+
 
 def test_unknown_document_routes_and_methods(client: TestClient) -> None:
     assert "no-such-doc" in error(client.get("/v1/documents/no-such-doc"), 404)
@@ -114,6 +134,7 @@ def test_unknown_document_routes_and_methods(client: TestClient) -> None:
 
 # ---- documents: writes need the key ---------------------------------------------------------------------------
 
+
 def test_writes_are_403_when_the_server_has_no_key(engine: Engine) -> None:
     before = snapshot(engine)
     with TestClient(create_app(engine, ApiConfig(api_key=None))) as c:
@@ -124,9 +145,17 @@ def test_writes_are_403_when_the_server_has_no_key(engine: Engine) -> None:
     assert snapshot(engine) == before
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {KEY}"},
-                                     {"Authorization": f"Bearer {KEY}x"}, {"Authorization": "Bearer"}],
-                         ids=["none", "wrong", "basic", "longer", "empty"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Basic {KEY}"},
+        {"Authorization": f"Bearer {KEY}x"},
+        {"Authorization": "Bearer"},
+    ],
+    ids=["none", "wrong", "basic", "longer", "empty"],
+)
 def test_writes_are_401_without_the_right_key(client: TestClient, engine: Engine, headers: dict[str, str]) -> None:
     before = snapshot(engine)
     r = client.post("/v1/documents", files={"file": ("a.txt", b"Some new text about volcanoes.")}, headers=headers)
@@ -138,19 +167,25 @@ def test_writes_are_401_without_the_right_key(client: TestClient, engine: Engine
 
 # ---- documents: bad uploads -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, data, status, says", [
-    ("tool.exe", b"MZ\x90\x00", 415, ".exe"),
-    ("README", b"plain words", 415, "(none)"),
-    ("notes.key", b"PK\x03\x04", 415, ".docx"),  # the message names the types citeqa reads
-    ("notes.docx", b"PK\x03\x04", 422, "Word"),
-    ("controls.txt", bytes(range(1, 32)) * 40, 422, "binary"),
-    ("nul.md", b"text\x00with a NUL byte", 422, "binary"),
-    ("blank.txt", b" \n\n \t\n", 422, "no text"),
-    ("broken.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog", 422, "PDF"),
-    ("not-a.pdf", b"<html>hello</html>", 422, "PDF"),
-], ids=["exe", "no-suffix", "key", "broken-docx", "binary", "nul", "blank", "broken-pdf", "html-as-pdf"])
-def test_bad_uploads_change_nothing(client: TestClient, engine: Engine, name: str, data: bytes, status: int,
-                                    says: str) -> None:
+
+@pytest.mark.parametrize(
+    "name, data, status, says",
+    [
+        ("tool.exe", b"MZ\x90\x00", 415, ".exe"),
+        ("README", b"plain words", 415, "(none)"),
+        ("notes.key", b"PK\x03\x04", 415, ".docx"),  # the message names the types citeqa reads
+        ("notes.docx", b"PK\x03\x04", 422, "Word"),
+        ("controls.txt", bytes(range(1, 32)) * 40, 422, "binary"),
+        ("nul.md", b"text\x00with a NUL byte", 422, "binary"),
+        ("blank.txt", b" \n\n \t\n", 422, "no text"),
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog", 422, "PDF"),
+        ("not-a.pdf", b"<html>hello</html>", 422, "PDF"),
+    ],
+    ids=["exe", "no-suffix", "key", "broken-docx", "binary", "nul", "blank", "broken-pdf", "html-as-pdf"],
+)
+def test_bad_uploads_change_nothing(
+    client: TestClient, engine: Engine, name: str, data: bytes, status: int, says: str
+) -> None:
     before = snapshot(engine)
     assert says in error(client.post("/v1/documents", files={"file": (name, data)}, headers=AUTH), status)
     assert snapshot(engine) == before
@@ -199,10 +234,20 @@ def _call(app: Any, headers: list[tuple[bytes, bytes]], chunks: int) -> tuple[in
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": "/v1/documents", "raw_path": b"/v1/documents", "root_path": "", "query_string": b"",
-             "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {KEY}".encode()), *headers],
-             "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/documents",
+        "raw_path": b"/v1/documents",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {KEY}".encode()), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
     asyncio.run(app(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")

@@ -26,7 +26,11 @@ def client(default_engine_fake: Engine):
 
 def state(engine: Engine) -> tuple[Any, ...]:
     uploads = engine.uploads
-    return engine.store.generation(), engine.list_documents(), sorted(p.name for p in uploads.iterdir()) if uploads.is_dir() else []
+    return (
+        engine.store.generation(),
+        engine.list_documents(),
+        sorted(p.name for p in uploads.iterdir()) if uploads.is_dir() else [],
+    )
 
 
 def test_documents_page(client: TestClient) -> None:
@@ -43,14 +47,19 @@ def test_documents_page(client: TestClient) -> None:
         assert r.status_code == 422 and r.json()["detail"]
 
 
-def test_an_upload_over_the_sentence_cap_is_413(client: TestClient, default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_upload_over_the_sentence_cap_is_413(
+    client: TestClient, default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CITEQA_MAX_UPLOAD_SENTENCES", "20")
     before = state(default_engine_fake)
     r = client.post("/v1/documents", headers=AUTH, files={"file": ("long-report.txt", LONG, "text/plain")})
     assert r.status_code == 413 and "CITEQA_MAX_UPLOAD_SENTENCES" in r.json()["detail"]
     assert state(default_engine_fake) == before
     monkeypatch.setenv("CITEQA_MAX_UPLOAD_SENTENCES", "100")
-    assert client.post("/v1/documents", headers=AUTH, files={"file": ("long-report.txt", LONG, "text/plain")}).status_code == 201
+    assert (
+        client.post("/v1/documents", headers=AUTH, files={"file": ("long-report.txt", LONG, "text/plain")}).status_code
+        == 201
+    )
 
 
 @pytest.mark.parametrize("err, status, words", [(errno.ENOSPC, 507, "full"), (errno.EROFS, 503, "not writable")])
@@ -65,7 +74,9 @@ def test_a_full_or_read_only_disk_is_a_clear_error_that_changes_nothing(
     engine = default_engine_fake
     before = state(engine)
     monkeypatch.setattr(qa.engine.os, "fsync", fail)  # the upload file cannot be made durable
-    r = client.post("/v1/documents", headers=AUTH, files={"file": ("note.txt", b"A short note about coffee prices.", "text/plain")})
+    r = client.post(
+        "/v1/documents", headers=AUTH, files={"file": ("note.txt", b"A short note about coffee prices.", "text/plain")}
+    )
     assert r.status_code == status and words in r.json()["detail"]
     assert state(engine) == before
     monkeypatch.undo()
@@ -73,7 +84,9 @@ def test_a_full_or_read_only_disk_is_a_clear_error_that_changes_nothing(
     import sqlite3
 
     def full(*a: object, **kw: object) -> None:
-        raise sqlite3.OperationalError("database or disk is full" if err == errno.ENOSPC else "attempt to write a readonly database")
+        raise sqlite3.OperationalError(
+            "database or disk is full" if err == errno.ENOSPC else "attempt to write a readonly database"
+        )
 
     monkeypatch.setattr(engine.store.rows, "retire", full)  # type: ignore[attr-defined]
     r = client.delete("/v1/documents/landau-arevalo-migration-drug-trafficking", headers=AUTH)

@@ -27,7 +27,10 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     cache = tmp_path_factory.mktemp("beir-cache")
     proc = subprocess.run(
         [sys.executable, "-m", "cli", "eval", "--beir", str(SLICE), "--cache", str(cache), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout), cache
@@ -104,7 +107,9 @@ def test_queries_map_chunk_hits_to_documents_once(tmp_path: Path, fake_embedder)
         (lambda d: (d.mkdir(), (d / "corpus.jsonl").write_text('{"_id": "1", "text": "x"}\n')), "queries.jsonl"),
         (
             lambda d: (
-                d.mkdir(), (d / "qrels").mkdir(), (d / "corpus.jsonl").write_text("not json\n"),
+                d.mkdir(),
+                (d / "qrels").mkdir(),
+                (d / "corpus.jsonl").write_text("not json\n"),
                 (d / "queries.jsonl").write_text('{"_id": "q", "text": "x"}\n'),
                 (d / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq\t1\t1\n"),
             ),
@@ -112,7 +117,9 @@ def test_queries_map_chunk_hits_to_documents_once(tmp_path: Path, fake_embedder)
         ),
     ],
 )
-def test_bad_datasets_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], setup, message: str) -> None:
+def test_bad_datasets_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup, message: str
+) -> None:
     folder = tmp_path / "ds"
     setup(folder)
     assert main(["eval", "--beir", str(folder), "--cache", str(tmp_path / "cache")]) == 1

@@ -16,7 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def qa(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cli", *args],
-        capture_output=True, text=True, timeout=300, cwd=cwd or ROOT, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd or ROOT,
+        env={**os.environ, **(env or {})},
     )
 
 

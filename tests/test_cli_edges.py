@@ -58,7 +58,9 @@ def test_an_index_path_that_is_a_file_is_one_line(tmp_path: Path, small_index: P
 
 
 @pytest.mark.parametrize(
-    "files", [{}, {"notes.xyz": b"words", "tool.exe": b"MZ\x90", "picture.bmp": b"BM"}], ids=["empty", "unsupported-only"]
+    "files",
+    [{}, {"notes.xyz": b"words", "tool.exe": b"MZ\x90", "picture.bmp": b"BM"}],
+    ids=["empty", "unsupported-only"],
 )
 def test_a_corpus_without_documents_is_an_error_with_a_hint(tmp_path: Path, files: dict[str, bytes]) -> None:
     (tmp_path / "corpus").mkdir()

@@ -40,14 +40,20 @@ def test_the_example_is_what_citeqa_answers(default_engine: Any) -> None:
     assert shape(got) == shape(EXAMPLE)  # Answer.to_dict() emits exactly the fields the schema declares
     a, want = got["answer"], EXAMPLE["answer"]
     assert {k: a[k] for k in ("text", "doc_id", "title", "start", "end", "span", "page", "location", "ocr")} == {
-        k: want[k] for k in ("text", "doc_id", "title", "start", "end", "span", "page", "location", "ocr")}
+        k: want[k] for k in ("text", "doc_id", "title", "start", "end", "span", "page", "location", "ocr")
+    }
     assert a["score"] == pytest.approx(want["score"], abs=0.01)
     assert (got["answered"], got["confidence_label"], got["threshold"], got["spelling"]) == (
-        EXAMPLE["answered"], EXAMPLE["confidence_label"], EXAMPLE["threshold"], EXAMPLE["spelling"])
+        EXAMPLE["answered"],
+        EXAMPLE["confidence_label"],
+        EXAMPLE["threshold"],
+        EXAMPLE["spelling"],
+    )
     assert got["confidence"] == pytest.approx(EXAMPLE["confidence"], abs=0.01)
     p, want_p = got["passages"][0], EXAMPLE["passages"][0]
     assert {k: p[k] for k in ("doc_id", "start", "end", "date", "highlight", "title")} == {
-        k: want_p[k] for k in ("doc_id", "start", "end", "date", "highlight", "title")}
+        k: want_p[k] for k in ("doc_id", "start", "end", "date", "highlight", "title")
+    }
     assert p["text"].startswith(want_p["text"].removesuffix(" ..."))
     assert p["scores"] == pytest.approx(want_p["scores"], abs=0.01)
     assert set(got["timings_ms"]) == set(EXAMPLE["timings_ms"])

@@ -58,7 +58,9 @@ def settings(default_corpus: Path, tmp_path: Path) -> Settings:
     return s
 
 
-def writer(settings: Settings, *args: str, fault: str | None = None, hold: float = 0) -> subprocess.CompletedProcess[str]:
+def writer(
+    settings: Settings, *args: str, fault: str | None = None, hold: float = 0
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
     env.update({"HOLD": str(hold), "PYTHONUNBUFFERED": "1"})
     if fault:
@@ -104,7 +106,9 @@ def test_upload_killed_before_its_commit_leaves_nothing(settings: Settings, tmp_
     assert sync(settings, FakeEmbedder(), store=engine.store).embedded == []
 
 
-def test_upload_killed_between_the_commit_and_the_lexical_index_is_caught_up(settings: Settings, tmp_path: Path) -> None:
+def test_upload_killed_between_the_commit_and_the_lexical_index_is_caught_up(
+    settings: Settings, tmp_path: Path
+) -> None:
     out = upload(settings, tmp_path, fault="put:committed")
     assert out.returncode == -signal.SIGKILL
     engine = reopen(settings)  # committed in SQLite: present, and tantivy replays the missing generation
@@ -134,7 +138,9 @@ def test_a_delete_killed_after_its_commit_never_comes_back(settings: Settings, t
 
 
 @pytest.mark.parametrize("fault", ["remove:committed", None])
-def test_a_deleted_corpus_document_stays_deleted_and_the_users_file_stays(settings: Settings, fault: str | None) -> None:
+def test_a_deleted_corpus_document_stays_deleted_and_the_users_file_stays(
+    settings: Settings, fault: str | None
+) -> None:
     doc = "landau-arevalo-migration-drug-trafficking"
     out = writer(settings, "delete", doc, fault=fault, hold=0 if fault else 60)
     assert out.returncode == -signal.SIGKILL
@@ -174,7 +180,9 @@ def test_a_merge_killed_half_way_changes_no_answer(settings: Settings, tmp_path:
 
 
 def qa_cli(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 DAMAGE = {
@@ -193,7 +201,9 @@ def test_a_damaged_index_is_one_line_and_qa_index_repairs_it(damage: str, defaul
     DAMAGE[damage](tmp_path / ".citeqa")
     out = qa_cli("ask", "What is the Safe Third Country Agreement?", env=env)
     lines = out.stderr.strip().splitlines()
-    assert out.returncode == 1 and len(lines) == 1 and lines[0].startswith("qa: error:") and "qa index" in lines[0], out.stderr
+    assert out.returncode == 1 and len(lines) == 1 and lines[0].startswith("qa: error:") and "qa index" in lines[0], (
+        out.stderr
+    )
     assert qa_cli("index", "--quiet", env=env).returncode == 0
     assert json.loads(qa_cli("ask", "--json", "What is the Safe Third Country Agreement?", env=env).stdout)["passages"]
 
@@ -242,11 +252,17 @@ def test_qa_index_beside_a_running_server_then_an_upload_loses_nothing(default_c
         while time.monotonic() < deadline and httpx.get(f"{base}/v1/documents", timeout=10).json()["total"] != 25:
             time.sleep(0.2)
         assert httpx.get(f"{base}/v1/documents", timeout=10).json()["total"] == 25  # seen without a restart
-        r = httpx.post(f"{base}/v1/documents", files={"file": ("quetzal-observatory.txt", NOTE)}, headers=AUTH, timeout=120)
+        r = httpx.post(
+            f"{base}/v1/documents", files={"file": ("quetzal-observatory.txt", NOTE)}, headers=AUTH, timeout=120
+        )
         assert r.status_code == 201, r.text
         listed = httpx.get(f"{base}/v1/documents", params={"limit": 1000}, timeout=10).json()
-        assert listed["total"] == 26 and {f"report-{i:02d}" for i in range(20)} <= {d["doc_id"] for d in listed["documents"]}
-        body = httpx.post(f"{base}/v1/ask", json={"question": "How many sacks did cooperative Xelaju07q ship?"}, timeout=60).json()
+        assert listed["total"] == 26 and {f"report-{i:02d}" for i in range(20)} <= {
+            d["doc_id"] for d in listed["documents"]
+        }
+        body = httpx.post(
+            f"{base}/v1/ask", json={"question": "How many sacks did cooperative Xelaju07q ship?"}, timeout=60
+        ).json()
         top = body["passages"][0]  # found by its one rare word: the server's lexical index has the new documents
         assert top["doc_id"] == "report-07" and top["scores"]["lexical"] > 0
         assert qa_cli("index", "--quiet", env=env).returncode == 0  # a second `qa index` keeps the upload

@@ -52,7 +52,12 @@ def browse(site: str) -> Iterator[tuple[object, list[str], list[str]]]:
         page = context.new_page()
         page.set_default_timeout(30_000)
         problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text or "CSP violation" in m.text else None)
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(m.text) if "Content Security Policy" in m.text or "CSP violation" in m.text else None
+            ),
+        )
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         try:
             yield page, problems, outside

@@ -157,8 +157,12 @@ def _post_unread(app: Any, authorization: bytes | None) -> tuple[int, int]:
     return next(m for m in sent if m["type"] == "http.response.start")["status"], pulled
 
 
-@pytest.mark.parametrize("authorization, status", [(None, 401), (b"Bearer wrong", 401), (b"Basic " + KEY.encode(), 401)])
-def test_a_write_without_the_key_is_refused_before_its_body_is_read(engine: Engine, authorization: bytes | None, status: int) -> None:
+@pytest.mark.parametrize(
+    "authorization, status", [(None, 401), (b"Bearer wrong", 401), (b"Basic " + KEY.encode(), 401)]
+)
+def test_a_write_without_the_key_is_refused_before_its_body_is_read(
+    engine: Engine, authorization: bytes | None, status: int
+) -> None:
     assert _post_unread(create_app(engine, ApiConfig(api_key=KEY)), authorization) == (status, 0)
     assert _post_unread(create_app(engine, ApiConfig(api_key=None)), b"Bearer " + KEY.encode()) == (403, 0)
 
@@ -196,7 +200,9 @@ def test_api_docs_are_served_by_citeqa_without_a_cdn(client: TestClient) -> None
             r = client.get(src)
             assert r.status_code == 200 and len(r.content) > 100, src
     bundle = client.get("/docs/assets/swagger-ui-bundle.js")
-    assert "SwaggerUIBundle" in bundle.text and bundle.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert "SwaggerUIBundle" in bundle.text and bundle.headers["content-type"].startswith(
+        ("text/javascript", "application/javascript")
+    )
     assert client.get("/docs/assets/nothing.js").status_code == 404
     assert client.get("/redoc").status_code == 404  # the CDN-only ReDoc page is gone rather than blank
 
@@ -205,7 +211,8 @@ def test_api_docs_are_served_by_citeqa_without_a_cdn(client: TestClient) -> None
 
 
 @pytest.mark.parametrize(
-    "path, allowed", [("/v1/documents", {"GET", "POST"}), ("/v1/documents/rivers", {"GET", "DELETE"}), ("/v1/ask", {"POST"})]
+    "path, allowed",
+    [("/v1/documents", {"GET", "POST"}), ("/v1/documents/rivers", {"GET", "DELETE"}), ("/v1/ask", {"POST"})],
 )
 def test_405_lists_every_allowed_method(client: TestClient, path: str, allowed: set[str]) -> None:
     r = client.request("PUT", path, headers=AUTH)
@@ -217,7 +224,9 @@ def test_405_lists_every_allowed_method(client: TestClient, path: str, allowed: 
 
 
 def test_encrypted_pdfs_open_and_password_protected_ones_say_so(client: TestClient, engine: Engine) -> None:
-    plain = pdf("Lake Atitlan lies in the Guatemalan highlands.", "It was formed by a caldera eruption 84,000 years ago.")
+    plain = pdf(
+        "Lake Atitlan lies in the Guatemalan highlands.", "It was formed by a caldera eruption 84,000 years ago."
+    )
     r = client.post("/v1/documents", files={"file": ("atitlan.pdf", encrypted(plain, ""))}, headers=AUTH)
     assert r.status_code == 201, r.text
     assert "caldera eruption" in client.get(f"/v1/documents/{r.json()['doc_id']}").json()["text"]
@@ -241,7 +250,9 @@ def test_malformed_uploads_of_every_kind_never_fail_the_server_or_the_index(clie
         r = client.post("/v1/documents", files={"file": (name, data)}, headers=AUTH)
         seen.setdefault(kind, set()).add(r.status_code)
         assert r.status_code in (201, 409, 413, 415, 422), (kind, r.status_code, r.text[:300])
-        assert r.headers["content-type"] == "application/json" and r.json()["detail" if r.status_code != 201 else "doc_id"]
+        assert (
+            r.headers["content-type"] == "application/json" and r.json()["detail" if r.status_code != 201 else "doc_id"]
+        )
     assert seen["PDF with a user password"] == {422} and seen["AES PDF, owner password only"] == {201}
     assert seen["odd name: path traversal"] == {201}
     for doc_id, text in before.items():

@@ -58,7 +58,9 @@ class Stub:
     def document(self, doc_id: str) -> Document:
         return self.docs[doc_id]
 
-    def ask(self, question: str, top_k: int = 5, doc_ids: list[str] | None = None, history: list[str] | None = None) -> Any:
+    def ask(
+        self, question: str, top_k: int = 5, doc_ids: list[str] | None = None, history: list[str] | None = None
+    ) -> Any:
         self.asked.append(question)
         answered = "Wildlife" not in question
 
@@ -73,13 +75,19 @@ class Stub:
 
 
 def test_examples_route_offers_answered_heading_questions_once_per_corpus() -> None:
-    engine = Stub([Document("harlow", "Harlow report", REPORT, "harlow.txt"), Document("notes", "Notes", WRAPPED, "notes.txt")])
+    engine = Stub(
+        [Document("harlow", "Harlow report", REPORT, "harlow.txt"), Document("notes", "Notes", WRAPPED, "notes.txt")]
+    )
     with TestClient(create_app(engine, ApiConfig())) as client:  # type: ignore[arg-type]
         body = client.get("/v1/examples").json()
         assert body == {
             "examples": [
                 {"question": "What about Visitor Access?", "doc_id": "harlow", "heading": "Visitor Access"},
-                {"question": "How do I book the boathouse?", "doc_id": "harlow", "heading": "How do I book the boathouse?"},
+                {
+                    "question": "How do I book the boathouse?",
+                    "doc_id": "harlow",
+                    "heading": "How do I book the boathouse?",
+                },
             ]
         }  # "Water and Wildlife" comes first but is not answered
         asked = len(engine.asked)

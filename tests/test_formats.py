@@ -92,7 +92,9 @@ def test_odt_rtf_epub() -> None:
 def test_eml_subject_sender_date_as_metadata() -> None:
     doc = make_document(ff.eml_file(), "border.eml")
     assert doc.title == "Shipment delayed at the border"
-    assert doc.metadata["author"] == "Diego Morales <diego.morales@example.org>" and doc.metadata["date"] == "2025-03-04"
+    assert (
+        doc.metadata["author"] == "Diego Morales <diego.morales@example.org>" and doc.metadata["date"] == "2025-03-04"
+    )
     assert "held at the El Carmen crossing until customs inspects the seals on Thursday." in doc.text
     assert "Subject:" not in doc.text
 
@@ -103,7 +105,16 @@ def test_web_page_chrome_is_not_indexed() -> None:
     assert (
         "Farmers in the Salamá valley cut their water use by forty percent after replacing furrow irrigation with drip lines"
     ) in doc.text  # a source line break inside <p> is a space, as a browser shows it
-    for chrome in ("cookies", "Accept all", "Manage preferences", "About us", "Share on Facebook", "Tweet", "Copyright", "Home"):
+    for chrome in (
+        "cookies",
+        "Accept all",
+        "Manage preferences",
+        "About us",
+        "Share on Facebook",
+        "Tweet",
+        "Copyright",
+        "Home",
+    ):
         assert chrome not in doc.text
 
 
@@ -202,13 +213,18 @@ def test_binary_is_refused() -> None:
 @NEEDS_TESSERACT
 def test_image_and_scanned_pdf_are_read_by_ocr() -> None:
     image = make_document(
-        ff.text_image(["Invoice 4471 from Ferreteria El Progreso", "Total due: 12,500 quetzales by 30 April"]), "invoice.png"
+        ff.text_image(["Invoice 4471 from Ferreteria El Progreso", "Total due: 12,500 quetzales by 30 April"]),
+        "invoice.png",
     )
     assert "Ferreteria El Progreso" in image.text and "12,500 quetzales" in image.text
     assert image.parts and all(p.ocr for p in image.parts)
-    photo = make_document(ff.text_image(["Receipt from the Cobán market", "Paid 85 quetzales for cardamom"], "JPEG"), "receipt.jpg")
+    photo = make_document(
+        ff.text_image(["Receipt from the Cobán market", "Paid 85 quetzales for cardamom"], "JPEG"), "receipt.jpg"
+    )
     assert "85 quetzales for cardamom" in photo.text and photo.parts[0].ocr
-    scan = make_document(ff.scanned_pdf(["The harbour board approved dredging", "of the north basin to fourteen metres."]), "scan.pdf")
+    scan = make_document(
+        ff.scanned_pdf(["The harbour board approved dredging", "of the north basin to fourteen metres."]), "scan.pdf"
+    )
     assert "dredging of the north basin" in scan.text  # one paragraph, not two
     assert scan.parts == (Part("page", 1, "p. 1", 0, len(scan.text), True),)
 
@@ -285,7 +301,10 @@ def test_pdf_scanned_page_without_tesseract_is_reported(tmp_path: Path, monkeypa
 def test_multi_page_tiff_cites_its_pages() -> None:
     from PIL import Image
 
-    pages = [Image.open(io.BytesIO(ff.text_image([line]))) for line in ("Fax cover sheet for the mayor", "Budget approved in May")]
+    pages = [
+        Image.open(io.BytesIO(ff.text_image([line])))
+        for line in ("Fax cover sheet for the mayor", "Budget approved in May")
+    ]
     buf = io.BytesIO()
     pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
     doc = make_document(buf.getvalue(), "fax.tiff")

@@ -30,7 +30,9 @@ def engine(tmp_path: Path) -> Engine:
     (corpus / "harbour.pdf").write_bytes(ff.pdf_file(PAGES))
     (corpus / "deck.pptx").write_bytes(ff.pptx_file())
     (corpus / "drawing.svg").write_bytes(b"<svg/>")
-    return Engine.open(Settings(corpus=corpus, index=tmp_path / ".citeqa"), build_if_missing=True, embedder=FakeEmbedder())
+    return Engine.open(
+        Settings(corpus=corpus, index=tmp_path / ".citeqa"), build_if_missing=True, embedder=FakeEmbedder()
+    )
 
 
 @pytest.fixture

@@ -45,8 +45,12 @@ def files() -> dict[str, bytes]:
         "drip.html": ff.web_page(),
         "seeds.md": ff.markdown_file(),
         "review.pdf": ff.pdf_file(PDF_PAGES),
-        "roaster.txt": ("The café in Cobán roasts beans from Alta Verapaz farms every Monday — “small batches” only.\n").encode("cp1252"),
-        "clinic.txt": "The health clinic in Nebaj treated 2,340 patients for dengue during the rainy season.\n".encode("utf-16"),
+        "roaster.txt": (
+            "The café in Cobán roasts beans from Alta Verapaz farms every Monday — “small batches” only.\n"
+        ).encode("cp1252"),
+        "clinic.txt": "The health clinic in Nebaj treated 2,340 patients for dengue during the rainy season.\n".encode(
+            "utf-16"
+        ),
     }
     if HAS_OCR:
         out["invoice.png"] = ff.text_image(
@@ -86,14 +90,21 @@ CASES = [
     ("border", "Where is the fertilizer shipment held?", "El Carmen crossing", None),
     ("drip", "How much did drip irrigation cut water use in the Salamá valley?", "forty percent", None),
     ("seeds", "How many samples of native maize does the Chimaltenango seed bank hold?", "holds 7421 samples", None),
-    ("review", "What happened to melon exports under the Zacapa irrigation programme?", "doubled melon exports", "p. 2"),
+    (
+        "review",
+        "What happened to melon exports under the Zacapa irrigation programme?",
+        "doubled melon exports",
+        "p. 2",
+    ),
     ("roaster", "Where do the beans roasted by the café in Cobán come from?", "Alta Verapaz", None),
     ("clinic", "How many dengue patients did the Nebaj clinic treat?", "2,340 patients", None),
 ]
 
 
 @pytest.mark.parametrize(("doc_id", "question", "phrase", "location"), CASES, ids=[c[0] for c in CASES])
-def test_each_format_answers_with_a_located_citation(engine: Engine, doc_id: str, question: str, phrase: str, location: str | None) -> None:
+def test_each_format_answers_with_a_located_citation(
+    engine: Engine, doc_id: str, question: str, phrase: str, location: str | None
+) -> None:
     body = ask(engine, question)
     a = body["answer"]
     assert a is not None, body["passages"][:2]

@@ -25,14 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def gold(default_engine) -> dict:
-    return eval_report(default_engine, load_gold(ROOT / "tests/gold/questions.jsonl"),
-                       load_gold(ROOT / "tests/gold/typos.jsonl"))[0]
+    return eval_report(
+        default_engine, load_gold(ROOT / "tests/gold/questions.jsonl"), load_gold(ROOT / "tests/gold/typos.jsonl")
+    )[0]
 
 
 @pytest.fixture(scope="module")
 def gold2(gold2_engine) -> dict:
-    return eval_report(gold2_engine, load_gold(ROOT / "tests/gold2/questions.jsonl"),
-                       load_gold(ROOT / "tests/gold2/typos.jsonl"))[0]
+    return eval_report(
+        gold2_engine, load_gold(ROOT / "tests/gold2/questions.jsonl"), load_gold(ROOT / "tests/gold2/typos.jsonl")
+    )[0]
 
 
 def test_the_evidence_passage_is_in_the_top_five(gold: dict, gold2: dict) -> None:

@@ -43,15 +43,19 @@ def sync(settings: Settings, embedder, store=None):  # noqa: ANN001, ANN201
 
     report = engine_sync(settings, embedder, store=store or open_milvus_store(settings, embedder, create=True))
     return {"documents": report.documents, "chunks": report.chunks}, report.embedded, report.warnings
+
+
 QUESTIONS = [
     "What did Rubio and Arévalo agree on?",
     "deportation flights",
     "What is the Safe Third Country Agreement?",
     "Which countries did Landau visit on his regional tour?",
 ]
-NEW_DOC = (b"The Quetzal Harbour Compact\n\nThe Quetzal Harbour Compact was signed in Puerto Barrios on 3 March "
-           b"2031 by the port authorities of Guatemala and Belize. It creates a joint pilotage service for cargo "
-           b"ships entering the Bay of Amatique and sets a shared tariff of eleven dollars per tonne.\n")
+NEW_DOC = (
+    b"The Quetzal Harbour Compact\n\nThe Quetzal Harbour Compact was signed in Puerto Barrios on 3 March "
+    b"2031 by the port authorities of Guatemala and Belize. It creates a joint pilotage service for cargo "
+    b"ships entering the Bay of Amatique and sets a shared tariff of eleven dollars per tonne.\n"
+)
 
 
 def passages(result: dict) -> list[tuple[str, int, int, str]]:
@@ -62,6 +66,7 @@ def same_answer(a: dict, b: dict) -> None:
     """Same passages, order, offsets, text and scores; same answer sentence (timings aside)."""
     assert passages(a) == passages(b)
     assert [round(p["score"], 4) for p in a["passages"]] == [round(p["score"], 4) for p in b["passages"]]
+
     def sentence(x: dict) -> dict | None:  # the local store keeps sentence vectors in float16: score to 3 places
         return None if x["answer"] is None else {**x["answer"], "score": round(x["answer"]["score"], 3)}
 
@@ -71,14 +76,17 @@ def same_answer(a: dict, b: dict) -> None:
 # -- the store address ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "spec"), [
-    (None, StoreSpec("faiss")),
-    ("faiss", StoreSpec("faiss")),
-    ("milvus:///var/lib/citeqa/store.db", StoreSpec("milvus", "/var/lib/citeqa/store.db")),
-    ("milvus://data/store.db", StoreSpec("milvus", "data/store.db")),
-    ("milvus://milvus.internal:19530", StoreSpec("milvus", "http://milvus.internal:19530", "tok")),
-    ("https://in01.example.cloud:443/", StoreSpec("milvus", "https://in01.example.cloud:443", "tok")),
-])
+@pytest.mark.parametrize(
+    ("value", "spec"),
+    [
+        (None, StoreSpec("faiss")),
+        ("faiss", StoreSpec("faiss")),
+        ("milvus:///var/lib/citeqa/store.db", StoreSpec("milvus", "/var/lib/citeqa/store.db")),
+        ("milvus://data/store.db", StoreSpec("milvus", "data/store.db")),
+        ("milvus://milvus.internal:19530", StoreSpec("milvus", "http://milvus.internal:19530", "tok")),
+        ("https://in01.example.cloud:443/", StoreSpec("milvus", "https://in01.example.cloud:443", "tok")),
+    ],
+)
 def test_store_addresses(value: str | None, spec: StoreSpec) -> None:
     assert parse_store(value, token="tok") == spec
 
@@ -89,8 +97,9 @@ def test_bad_store_address_is_refused(value: str) -> None:
         parse_store(value)
 
 
-def test_faiss_stays_the_default(monkeypatch: pytest.MonkeyPatch, default_corpus: Path, tmp_path: Path,
-                                 fake_embedder) -> None:
+def test_faiss_stays_the_default(
+    monkeypatch: pytest.MonkeyPatch, default_corpus: Path, tmp_path: Path, fake_embedder
+) -> None:
     monkeypatch.delenv("CITEQA_STORE", raising=False)
     settings = Settings.from_env(corpus=str(default_corpus), index=str(tmp_path / "idx"))
     assert settings.store.kind == "faiss"
@@ -103,7 +112,9 @@ def test_faiss_stays_the_default(monkeypatch: pytest.MonkeyPatch, default_corpus
 
 @pytest.fixture
 def lite(default_corpus: Path, tmp_path: Path) -> Settings:
-    return Settings(corpus=default_corpus, index=tmp_path / "idx", store=StoreAddress.parse(f"milvus://{tmp_path / 'store.db'}"))
+    return Settings(
+        corpus=default_corpus, index=tmp_path / "idx", store=StoreAddress.parse(f"milvus://{tmp_path / 'store.db'}")
+    )
 
 
 def test_milvus_answers_like_faiss(lite: Settings, fake_embedder) -> None:
@@ -131,8 +142,10 @@ def test_milvus_answers_like_faiss(lite: Settings, fake_embedder) -> None:
     assert m["passages"] and {p["doc_id"] for p in m["passages"]} == set(only)
     same_answer(m, faiss.ask(QUESTIONS[1], top_k=5, doc_ids=only).to_dict())
     hist = ["What is the Safe Third Country Agreement?"]
-    same_answer(milvus.ask("When was it signed?", history=hist).to_dict(),
-                faiss.ask("When was it signed?", history=hist).to_dict())
+    same_answer(
+        milvus.ask("When was it signed?", history=hist).to_dict(),
+        faiss.ask("When was it signed?", history=hist).to_dict(),
+    )
 
 
 def test_upload_and_delete_go_through_the_store(lite: Settings, fake_embedder) -> None:
@@ -168,8 +181,9 @@ def test_sync_is_incremental_and_keeps_uploads(lite: Settings, fake_embedder) ->
     _, embedded, _ = sync(lite, fake_embedder, store=engine.store)
     assert embedded == []
     path = lite.corpus / "landau-arevalo-migration-drug-trafficking.txt"
-    path.write_text(path.read_text(encoding="utf-8") + "\nA closing line about the Motagua river basin.\n",
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nA closing line about the Motagua river basin.\n", encoding="utf-8"
+    )
     (lite.corpus / "zamani-guatemala-foreign-policy.txt").unlink()
     counts, embedded, _ = sync(lite, fake_embedder, store=engine.store)
     assert embedded == ["landau-arevalo-migration-drug-trafficking"]
@@ -212,8 +226,9 @@ def test_a_replica_with_another_model_is_refused(lite: Settings, fake_embedder) 
         open_engine(lite, embedder=FakeEmbedder(dim=32))
 
 
-def test_lexical_fallback_without_full_text_search(lite: Settings, fake_embedder,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lexical_fallback_without_full_text_search(
+    lite: Settings, fake_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CITEQA_MILVUS_LEXICAL", "candidates")
     sync(lite, fake_embedder)
     engine = open_engine(lite, embedder=fake_embedder)
@@ -226,14 +241,26 @@ def test_lexical_fallback_without_full_text_search(lite: Settings, fake_embedder
 
 def test_missing_store_and_locked_file_are_one_line_errors(tmp_path: Path, lite: Settings, fake_embedder) -> None:
     env = {**os.environ, "CITEQA_STORE": f"milvus://{tmp_path / 'empty.db'}"}
-    proc = subprocess.run([sys.executable, "-m", "cli", "ask", "anything?"], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli", "ask", "anything?"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("qa: error: no citeqa collections") and "qa index --store" in proc.stderr
     sync(lite, fake_embedder)  # this process now holds the milvus-lite lock on store.db
     env["CITEQA_STORE"] = str(lite.store)
-    proc = subprocess.run([sys.executable, "-m", "cli", "ask", "anything?"], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli", "ask", "anything?"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "milvus-lite server" in proc.stderr.splitlines()[-1]
 
@@ -242,8 +269,9 @@ def test_missing_store_and_locked_file_are_one_line_errors(tmp_path: Path, lite:
 
 
 @pytest.mark.slow
-def test_gold_metrics_match_faiss(default_engine: Engine, default_corpus_session: Path, tmp_path: Path,
-                                  real_embedder) -> None:
+def test_gold_metrics_match_faiss(
+    default_engine: Engine, default_corpus_session: Path, tmp_path: Path, real_embedder
+) -> None:
     settings = Settings(corpus=default_corpus_session, store=StoreAddress.parse(f"milvus://{tmp_path / 'gold.db'}"))
     sync(settings, real_embedder)
     milvus = open_engine(settings, embedder=real_embedder)
@@ -278,9 +306,22 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, seconds: float = 120) -> 
 @pytest.fixture
 def milvus_server(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "srv"),
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "milvus_lite",
+            "server",
+            "--data-dir",
+            str(tmp_path / "srv"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
@@ -293,17 +334,30 @@ def milvus_server(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.slow
-def test_two_replicas_share_one_milvus(milvus_server: str, default_corpus_session: Path, tmp_path: Path,
-                                       real_embedder) -> None:
+def test_two_replicas_share_one_milvus(
+    milvus_server: str, default_corpus_session: Path, tmp_path: Path, real_embedder
+) -> None:
     sync(Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_server)), real_embedder)
     key = "replica-test-key"
-    env = {**os.environ, "CITEQA_STORE": milvus_server, "CITEQA_API_KEY": key,
-           "CITEQA_CORPUS": str(tmp_path / "no-corpus"), "CITEQA_INDEX": str(tmp_path / "no-index")}
+    env = {
+        **os.environ,
+        "CITEQA_STORE": milvus_server,
+        "CITEQA_API_KEY": key,
+        "CITEQA_CORPUS": str(tmp_path / "no-corpus"),
+        "CITEQA_INDEX": str(tmp_path / "no-index"),
+    }
     ports = [_free_port(), _free_port()]
     logs = [tmp_path / f"replica-{p}.log" for p in ports]
-    procs = [subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(p), "--log-level", "warning"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
-             for p, log in zip(ports, logs)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cli", "serve", "--port", str(p), "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+        )
+        for p, log in zip(ports, logs)
+    ]
     try:
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         for url, proc, log in zip(urls, procs, logs):
@@ -342,9 +396,15 @@ def test_pages_travel_with_the_passages(lite: Settings, fake_embedder) -> None:
 
     sync(lite, fake_embedder)
     engine = open_engine(lite, embedder=fake_embedder)
-    pdf = pdf_file([["Annual harbour report.", "Cargo volumes at the northern terminal grew by four percent."],
-                    ["The Motagua dredging contract was awarded to a consortium from Valencia in June.",
-                     "Dredging will deepen the channel to fourteen metres by the end of the year."]])
+    pdf = pdf_file(
+        [
+            ["Annual harbour report.", "Cargo volumes at the northern terminal grew by four percent."],
+            [
+                "The Motagua dredging contract was awarded to a consortium from Valencia in June.",
+                "Dredging will deepen the channel to fourteen metres by the end of the year.",
+            ],
+        ]
+    )
     doc, _ = engine.add(pdf, "harbour-report.pdf")
     engine.store.client = counter = Counting(engine.store.client)  # type: ignore[assignment]
     for _ in range(2):

@@ -107,7 +107,11 @@ def test_a_replica_with_another_model_is_refused_by_the_server(server_settings: 
 
 @pytest.mark.slow
 def test_gold_metrics_on_the_server_match_faiss(
-    default_engine: Engine, default_corpus_session: Path, milvus_uri: str, real_embedder, monkeypatch: pytest.MonkeyPatch
+    default_engine: Engine,
+    default_corpus_session: Path,
+    milvus_uri: str,
+    real_embedder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CITEQA_MILVUS_PREFIX", "gold")
     settings = Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_uri))
@@ -230,4 +234,6 @@ def test_qa_index_resumes_after_a_kill(milvus_uri: str, tmp_path: Path) -> None:
     del env["CITEQA_FAULT"]
     second = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr[-2000:]
-    assert "indexed 40 documents" in second.stdout and "(8 documents embedded, 32 unchanged)" in second.stdout, second.stdout
+    assert "indexed 40 documents" in second.stdout and "(8 documents embedded, 32 unchanged)" in second.stdout, (
+        second.stdout
+    )

@@ -49,8 +49,15 @@ def _load(name: str, cache: Path, monkeypatch: pytest.MonkeyPatch):  # type: ign
 
 
 @pytest.mark.parametrize("name, floor_min, floor_mean", [("onnx", 0.9999, 0.99999), ("onnx-int8", 0.97, 0.99)])
-def test_same_vectors_as_torch(name: str, floor_min: float, floor_mean: float, cache: Path, texts: list[str],
-                               torch_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_vectors_as_torch(
+    name: str,
+    floor_min: float,
+    floor_mean: float,
+    cache: Path,
+    texts: list[str],
+    torch_vectors: np.ndarray,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     emb = _load(name, cache, monkeypatch)
     vecs = emb.embed(texts, batch_size=16)
     assert vecs.shape == torch_vectors.shape and vecs.dtype == np.float32

@@ -15,7 +15,12 @@ from tests.browser_kit import ask as _ask
 from tests.browser_kit import squash as _squash
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-chromium, server, browser, page = browser_kit.chromium, browser_kit.server, browser_kit.browser, browser_kit.page  # shared fixtures
+chromium, server, browser, page = (
+    browser_kit.chromium,
+    browser_kit.server,
+    browser_kit.browser,
+    browser_kit.page,
+)  # shared fixtures
 
 XSS_DOC = """Zebra marmalade protocol
 
@@ -66,12 +71,13 @@ def test_answer_citation_source_view_and_follow_up(page, server) -> None:  # typ
     page.wait_for_selector("#source-text mark.answer")
     result = page.evaluate(
         """async () => (await (await fetch('/v1/ask', {method: 'POST', headers: {'Content-Type': 'application/json'},
-             body: JSON.stringify({question: 'What is the Safe Third Country Agreement?', top_k: 5})})).json())""")
+             body: JSON.stringify({question: 'What is the Safe Third Country Agreement?', top_k: 5})})).json())"""
+    )
     passage = next(p for p in result["passages"] if p["rank"] == rank)
     doc = get_json(f"{server}/v1/documents/{passage['doc_id']}")
     assert page.locator("#source-title").inner_text() == doc["title"]
     marked = "".join(page.locator("#source-text mark").all_text_contents())
-    assert _squash(marked) == _squash(doc["text"][passage["start"]:passage["end"]])
+    assert _squash(marked) == _squash(doc["text"][passage["start"] : passage["end"]])
     answer_mark = "".join(page.locator("#source-text mark.answer").all_text_contents())
     assert _squash(answer_mark) == _squash(result["answer"]["text"])
     # the whole document is there, as text, and the passage is scrolled into the visible part of the view
@@ -87,7 +93,9 @@ def test_answer_citation_source_view_and_follow_up(page, server) -> None:  # typ
     assert "suspended in 2021" in _squash(turn2.locator(".answer-text").inner_text())
     assert turn2.locator(".card.cited", has_text="suspended in 2021").count() >= 1
     turn2.locator(".answer-text button.cite").first.click()
-    page.locator("#source-text mark.answer", has_text="2021").first.wait_for()  # (no wait_for_function: CSP forbids eval)
+    page.locator(
+        "#source-text mark.answer", has_text="2021"
+    ).first.wait_for()  # (no wait_for_function: CSP forbids eval)
     assert "suspended in 2021" in _squash("".join(page.locator("#source-text mark.answer").all_text_contents()))
 
     OUTPUT.mkdir(exist_ok=True)

@@ -17,7 +17,17 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests import browser_kit
-from tests.browser_kit import CSP, OUTPUT, ROOT, check_clean, open_page, pdf_bytes, pdf_viewer_page, squash, strict_context
+from tests.browser_kit import (
+    CSP,
+    OUTPUT,
+    ROOT,
+    check_clean,
+    open_page,
+    pdf_bytes,
+    pdf_viewer_page,
+    squash,
+    strict_context,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 chromium, browser = browser_kit.chromium, browser_kit.browser  # shared fixtures
@@ -39,7 +49,9 @@ TEXT = "\n\n".join(PAGES)
 def _offsets() -> tuple[list[dict[str, Any]], list[list[int]]]:
     pages, paragraphs, at = [], [], 0
     for number, page in enumerate(PAGES, 1):
-        pages.append({"number": number, "label": f"p. {number}", "start": at, "end": at + len(page), "ocr": number == 3})
+        pages.append(
+            {"number": number, "label": f"p. {number}", "start": at, "end": at + len(page), "ocr": number == 3}
+        )
         inner = 0
         for para in page.split("\n\n"):
             inner = page.index(para, inner)
@@ -119,7 +131,10 @@ ANSWER = {
     "confidence": 0.82,
     "confidence_label": "likely",
     "threshold": 0.5,
-    "spelling": {"searched_for": "how deep is the restored lake", "corrections": [{"word": "restord", "suggestion": "restored"}]},
+    "spelling": {
+        "searched_for": "how deep is the restored lake",
+        "corrections": [{"word": "restord", "suggestion": "restored"}],
+    },
     "passages": [_passage(1, PASSAGE2, 1, 2, True, False), _passage(2, PASSAGE3, 3, 3, False, True)],
     "context": {"used": False, "query": "How deep is the restored lake?", "previous": None, "carried": []},
     "timings_ms": {"total": 12.0},
@@ -150,13 +165,25 @@ def _json(route: Any, body: Any, status: int = 200) -> None:
     route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
 
 
-def _fake_api(context: Any, base: str, asked: list[dict[str, Any]], listed: list[dict[str, list[str]]], pdf: bytes) -> None:
+def _fake_api(
+    context: Any, base: str, asked: list[dict[str, Any]], listed: list[dict[str, list[str]]], pdf: bytes
+) -> None:
     def documents(route: Any) -> None:
         query = parse_qs(urlparse(route.request.url).query)
         listed.append(query)
         offset = int(query.get("offset", ["0"])[0])
         docs = LISTING[:2] if offset == 0 else LISTING[offset:]
-        _json(route, {"count": len(docs), "total": len(LISTING), "offset": offset, "limit": 50, "documents": docs, "skipped": SKIPPED})
+        _json(
+            route,
+            {
+                "count": len(docs),
+                "total": len(LISTING),
+                "offset": offset,
+                "limit": 50,
+                "documents": docs,
+                "skipped": SKIPPED,
+            },
+        )
 
     def document(route: Any) -> None:
         if route.request.url.split("#")[0].endswith("/file"):
@@ -165,10 +192,17 @@ def _fake_api(context: Any, base: str, asked: list[dict[str, Any]], listed: list
                 status=200,
                 content_type="application/pdf",
                 body=pdf,
-                headers={"content-security-policy": CSP, "x-frame-options": "DENY", "x-content-type-options": "nosniff"},
+                headers={
+                    "content-security-policy": CSP,
+                    "x-frame-options": "DENY",
+                    "x-content-type-options": "nosniff",
+                },
             )
             return
-        _json(route, {**_summary(DOC_ID, TITLE), "type": "pdf", "text": TEXT, "pages": PAGE_LIST, "paragraphs": PARAGRAPHS})
+        _json(
+            route,
+            {**_summary(DOC_ID, TITLE), "type": "pdf", "text": TEXT, "pages": PAGE_LIST, "paragraphs": PARAGRAPHS},
+        )
 
     def ask(route: Any) -> None:
         asked.append(json.loads(route.request.post_data or "{}"))

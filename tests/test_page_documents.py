@@ -17,7 +17,12 @@ from tests.browser_kit import API_KEY, OUTPUT, drop_files, enter_key, get_json, 
 from tests.browser_kit import ask as _ask
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-chromium, server, browser, page = browser_kit.chromium, browser_kit.server, browser_kit.browser, browser_kit.page  # shared fixtures
+chromium, server, browser, page = (
+    browser_kit.chromium,
+    browser_kit.server,
+    browser_kit.browser,
+    browser_kit.page,
+)  # shared fixtures
 
 LAKE_PAGES = [
     "Harlow Quarry Restoration Report\n\nThe restoration of the former Harlow limestone quarry began in the spring of "

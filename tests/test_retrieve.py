@@ -74,8 +74,15 @@ def test_score_breakdown_names_the_stages_that_ran(small: Index, fake_embedder) 
     assert top.scores["sentence"] == pytest.approx(best, abs=2e-3)
 
 
-@pytest.mark.parametrize("mode, stages", [("dense", {"search"}), ("lexical", {"search"}),
-                                          ("hybrid", {"search", "fuse"}), ("full", {"search", "fuse", "rerank"})])
+@pytest.mark.parametrize(
+    "mode, stages",
+    [
+        ("dense", {"search"}),
+        ("lexical", {"search"}),
+        ("hybrid", {"search", "fuse"}),
+        ("full", {"search", "fuse", "rerank"}),
+    ],
+)
 def test_timings_name_the_stages_that_ran(small: Index, fake_embedder, mode: str, stages: set[str]) -> None:
     q = "coffee exports to the United States"
     timings: dict[str, float] = {}

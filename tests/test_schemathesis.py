@@ -27,8 +27,13 @@ pytestmark = pytest.mark.slow
 
 KEY = "schemathesis-key"
 EXAMPLES_PER_OPERATION = 40  # 8 operations positive + 6 with inputs negative -> about 420 cases, under a minute
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 Case = tuple[str, str, str, int]  # (method, path, mode, status) of one case run
 
 
@@ -37,18 +42,25 @@ def api_schema(default_engine: Engine, tmp_path_factory: pytest.TempPathFactory)
     root = tmp_path_factory.mktemp("schemathesis")
     engine = private_engine(default_engine, root)
     app = create_app(engine, ApiConfig(api_key=KEY))
-    config = SchemathesisConfig.from_dict({
-        "seed": 20261122,
-        "generation": {"mode": "all", "max-examples": EXAMPLES_PER_OPERATION},
-        "headers": {"Authorization": f"Bearer {KEY}"},
-    })
+    config = SchemathesisConfig.from_dict(
+        {
+            "seed": 20261122,
+            "generation": {"mode": "all", "max-examples": EXAMPLES_PER_OPERATION},
+            "headers": {"Authorization": f"Bearer {KEY}"},
+        }
+    )
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
 
 
 def _run(operation, mode: GenerationMode, cases: list[Case]) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case) -> None:
         response = case.call(headers={"Authorization": f"Bearer {KEY}"})
         cases.append((case.method, case.path, mode.value, response.status_code))
@@ -97,8 +109,10 @@ def test_cases_were_run(campaign: Campaign, capsys: pytest.CaptureFixture[str]) 
     cases = campaign.run(GenerationMode.POSITIVE) + campaign.run(GenerationMode.NEGATIVE)
     operations = {(m, p) for m, p, _, _ in cases}
     with capsys.disabled():
-        print(f"\nschemathesis: {len(cases)} cases on {len(operations)} operations; statuses "
-              f"{sorted({s for *_, s in cases})}")
+        print(
+            f"\nschemathesis: {len(cases)} cases on {len(operations)} operations; statuses "
+            f"{sorted({s for *_, s in cases})}"
+        )
     assert len(operations) >= 8, operations
     assert len(cases) >= 100
     assert all(s < 500 for *_, s in cases)

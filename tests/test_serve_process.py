@@ -27,9 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY = "serve-key-0b7e"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 START_TIMEOUT = 300.0  # the first start loads the model and embeds the corpus
-NOTE = (b"The Quetzal Observatory opened near Antigua Guatemala in 2019. It measures volcanic ash plumes from the "
-        b"Fuego volcano with lidar instruments. The director of the Quetzal Observatory is the physicist Lucia "
-        b"Ixchel Perez.\n")
+NOTE = (
+    b"The Quetzal Observatory opened near Antigua Guatemala in 2019. It measures volcanic ash plumes from the "
+    b"Fuego volcano with lidar instruments. The director of the Quetzal Observatory is the physicist Lucia "
+    b"Ixchel Perez.\n"
+)
 QUESTION = {"question": "Who is the director of the Quetzal Observatory?"}
 
 
@@ -43,8 +45,20 @@ def free_port() -> int:
 def qa_serve(root: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
     env["CITEQA_API_KEY"] = KEY
-    cmd = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--corpus", str(root / "corpus"), "--index", str(root / ".citeqa")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--corpus",
+        str(root / "corpus"),
+        "--index",
+        str(root / ".citeqa"),
+    ]
     with open(log, "ab") as err:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:
@@ -84,8 +98,11 @@ def cited(body: dict[str, Any], doc_id: str) -> bool:
 def declared_too_large(port: int) -> bytes:
     """Send only the headers of a 25 MB upload and read the answer; the body is never sent."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(b"POST /v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEY.encode() +
-                  b"\r\nContent-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 26214400\r\n\r\n")
+        s.sendall(
+            b"POST /v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+            + KEY.encode()
+            + b"\r\nContent-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 26214400\r\n\r\n"
+        )
         data = b""
         while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
             chunk = s.recv(4096)
@@ -95,8 +112,9 @@ def declared_too_large(port: int) -> bytes:
         return data
 
 
-def test_qa_serve_builds_answers_uploads_restarts_and_deletes(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_qa_serve_builds_answers_uploads_restarts_and_deletes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
     log = tmp_path / "serve.log"
     port = free_port()
@@ -105,8 +123,11 @@ def test_qa_serve_builds_answers_uploads_restarts_and_deletes(tmp_path: Path,
     t0 = time.perf_counter()
     with qa_serve(tmp_path, port, log) as proc:
         health = wait_healthy(proc, base, log)
-        first = httpx.post(f"{base}/v1/ask", json={"question": "Which free trade agreement are the United "
-                                                               "States and Guatemala parties to?"}, timeout=60)
+        first = httpx.post(
+            f"{base}/v1/ask",
+            json={"question": "Which free trade agreement are the United States and Guatemala parties to?"},
+            timeout=60,
+        )
         first_answer_s = time.perf_counter() - t0
         assert first.status_code == 200
         assert first.json()["answer"]["doc_id"] == "us-guatemala-relations-state-dept"
@@ -114,8 +135,9 @@ def test_qa_serve_builds_answers_uploads_restarts_and_deletes(tmp_path: Path,
         ask_id = first.headers["x-request-id"]
 
         assert not cited(httpx.post(f"{base}/v1/ask", json=QUESTION, timeout=60).json(), "quetzal-observatory")
-        r = httpx.post(f"{base}/v1/documents", files={"file": ("quetzal-observatory.txt", NOTE)}, headers=AUTH,
-                       timeout=120)
+        r = httpx.post(
+            f"{base}/v1/documents", files={"file": ("quetzal-observatory.txt", NOTE)}, headers=AUTH, timeout=120
+        )
         assert r.status_code == 201, r.text
         after = httpx.post(f"{base}/v1/ask", json=QUESTION, timeout=60).json()
         assert after["answer"]["doc_id"] == "quetzal-observatory" and "Lucia Ixchel Perez" in after["answer"]["text"]
@@ -133,9 +155,24 @@ def test_qa_serve_builds_answers_uploads_restarts_and_deletes(tmp_path: Path,
         assert health["documents"] == 6
         assert restart_answer["answer"]["doc_id"] == "quetzal-observatory"
 
-        busy = subprocess.run([sys.executable, "-m", "cli", "serve", "--port", str(port),
-                               "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / ".citeqa")],
-                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        busy = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "serve",
+                "--port",
+                str(port),
+                "--corpus",
+                str(tmp_path / "corpus"),
+                "--index",
+                str(tmp_path / ".citeqa"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert busy.returncode == 1
         assert busy.stderr.startswith("qa: error: cannot listen on") and busy.stderr.count("\n") == 1
 
@@ -153,5 +190,7 @@ def test_qa_serve_builds_answers_uploads_restarts_and_deletes(tmp_path: Path,
     assert any(x["status"] == 413 and x["route"] == "/v1/documents" for x in access)
     assert any(x["event"] == "index ready" for x in lines)
     with capsys.disabled():
-        print(f"\nqa serve: first answer {first_answer_s:.1f}s after start (index built on first start); "
-              f"{restart_s:.1f}s after a restart with the index on disk")
+        print(
+            f"\nqa serve: first answer {first_answer_s:.1f}s after start (index built on first start); "
+            f"{restart_s:.1f}s after a restart with the index on disk"
+        )

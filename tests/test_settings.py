@@ -23,14 +23,26 @@ def test_defaults_when_nothing_is_set() -> None:
 
 
 def test_each_variable_lands_in_its_field() -> None:
-    s = Settings.from_env({
-        "CITEQA_CORPUS": "/data/docs", "CITEQA_INDEX": "/data/ix", "CITEQA_EMBEDDER": "torch",
-        "CITEQA_CACHE": "/tmp/c", "CITEQA_THREADS": "3", "CITEQA_VECTOR_INDEX": " HNSW ",
-        "CITEQA_STORE": "milvus://milvus.internal:19530", "CITEQA_MILVUS_TOKEN": "root:pw",
-        "CITEQA_MILVUS_PREFIX": "t1", "CITEQA_MILVUS_LEXICAL": "candidates", "CITEQA_MAX_UPLOAD_SENTENCES": "50",
-        "CITEQA_API_KEY": "k", "CITEQA_CORS_ORIGINS": "http://localhost:5173, https://example.org,",
-        "CITEQA_HEADER_TIMEOUT": "2.5", "CITEQA_MAX_CONNECTIONS": "64", "CITEQA_FAULT": "put:committed",
-    })
+    s = Settings.from_env(
+        {
+            "CITEQA_CORPUS": "/data/docs",
+            "CITEQA_INDEX": "/data/ix",
+            "CITEQA_EMBEDDER": "torch",
+            "CITEQA_CACHE": "/tmp/c",
+            "CITEQA_THREADS": "3",
+            "CITEQA_VECTOR_INDEX": " HNSW ",
+            "CITEQA_STORE": "milvus://milvus.internal:19530",
+            "CITEQA_MILVUS_TOKEN": "root:pw",
+            "CITEQA_MILVUS_PREFIX": "t1",
+            "CITEQA_MILVUS_LEXICAL": "candidates",
+            "CITEQA_MAX_UPLOAD_SENTENCES": "50",
+            "CITEQA_API_KEY": "k",
+            "CITEQA_CORS_ORIGINS": "http://localhost:5173, https://example.org,",
+            "CITEQA_HEADER_TIMEOUT": "2.5",
+            "CITEQA_MAX_CONNECTIONS": "64",
+            "CITEQA_FAULT": "put:committed",
+        }
+    )
     assert (s.corpus, s.index, s.embedder, s.cache) == (Path("/data/docs"), Path("/data/ix"), "torch", Path("/tmp/c"))
     assert (s.threads, s.vector_index) == (3, "hnsw")
     assert s.store == StoreAddress("milvus", "http://milvus.internal:19530")
@@ -40,14 +52,17 @@ def test_each_variable_lands_in_its_field() -> None:
     assert (s.header_timeout, s.body_timeout, s.max_connections, s.fault) == (2.5, None, 64, "put:committed")
 
 
-@pytest.mark.parametrize("value, address", [
-    (None, StoreAddress("faiss")),
-    ("faiss", StoreAddress("faiss")),
-    ("milvus:///var/lib/citeqa/store.db", StoreAddress("milvus-lite", "/var/lib/citeqa/store.db")),
-    ("milvus://data/store.db", StoreAddress("milvus-lite", "data/store.db")),
-    ("milvus://milvus.internal:19530", StoreAddress("milvus", "http://milvus.internal:19530")),
-    ("https://in01.example.cloud:443/", StoreAddress("milvus", "https://in01.example.cloud:443")),
-])
+@pytest.mark.parametrize(
+    "value, address",
+    [
+        (None, StoreAddress("faiss")),
+        ("faiss", StoreAddress("faiss")),
+        ("milvus:///var/lib/citeqa/store.db", StoreAddress("milvus-lite", "/var/lib/citeqa/store.db")),
+        ("milvus://data/store.db", StoreAddress("milvus-lite", "data/store.db")),
+        ("milvus://milvus.internal:19530", StoreAddress("milvus", "http://milvus.internal:19530")),
+        ("https://in01.example.cloud:443/", StoreAddress("milvus", "https://in01.example.cloud:443")),
+    ],
+)
 def test_store_addresses_parse_to_a_kind(value: str | None, address: StoreAddress) -> None:
     parsed = StoreAddress.parse(value)
     assert parsed == address
@@ -55,10 +70,16 @@ def test_store_addresses_parse_to_a_kind(value: str | None, address: StoreAddres
     assert StoreAddress.parse(str(parsed)) == parsed  # str() gives an address that parses back the same
 
 
-@pytest.mark.parametrize("env", [
-    {"CITEQA_STORE": "sqlite:///x"}, {"CITEQA_STORE": "milvus:///var/lib/x"}, {"CITEQA_THREADS": "many"},
-    {"CITEQA_HEADER_TIMEOUT": "0"}, {"CITEQA_MAX_CONNECTIONS": "1.5"},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CITEQA_STORE": "sqlite:///x"},
+        {"CITEQA_STORE": "milvus:///var/lib/x"},
+        {"CITEQA_THREADS": "many"},
+        {"CITEQA_HEADER_TIMEOUT": "0"},
+        {"CITEQA_MAX_CONNECTIONS": "1.5"},
+    ],
+)
 def test_malformed_values_are_one_line_errors_naming_them(env: dict[str, str]) -> None:
     with pytest.raises(CiteqaError) as err:
         Settings.from_env(env)
@@ -79,6 +100,8 @@ def test_built_directly_from_text() -> None:
     assert (s.corpus, s.index, s.store) == (Path("docs"), Path("ix"), StoreAddress("milvus-lite", "data/store.db"))
     with pytest.raises(CiteqaError):
         Settings(store="nowhere")  # type: ignore[arg-type]
+
+
 ENV_READ = re.compile(r"\bos\.environ\b|\bos\.getenv\b|\bgetenv\(|from os import[^\n]*\benviron\b")
 
 

@@ -41,8 +41,14 @@ def sentences(text: str) -> list[str]:
             'The minister said "We will not sign." Talks resumed later. Was it enough? Nobody knew!',
             ['The minister said "We will not sign."', "Talks resumed later.", "Was it enough?", "Nobody knew!"],
         ),
-        ("Smith et al. reported a rise. The cohort was small.", ["Smith et al. reported a rise.", "The cohort was small."]),
-        ("The effect was robust.[12] Further work is needed.", ["The effect was robust.[12]", "Further work is needed."]),
+        (
+            "Smith et al. reported a rise. The cohort was small.",
+            ["Smith et al. reported a rise.", "The cohort was small."],
+        ),
+        (
+            "The effect was robust.[12] Further work is needed.",
+            ["The effect was robust.[12]", "Further work is needed."],
+        ),
         (
             "Loss of function was lethal. p53 was not required. miR-375 bound the site.",
             ["Loss of function was lethal.", "p53 was not required.", "miR-375 bound the site."],
@@ -72,7 +78,11 @@ def test_non_breaking_spaces_do_not_hide_an_abbreviation() -> None:
 def test_split_keeps_headings_and_soft_wraps() -> None:
     text = "Bilateral Relations\n\nThe two countries signed\nan accord in 2019. It lapsed in 2021.\n"
     got = [(text[s.start : s.end], s.heading) for s in split(text)]
-    assert got == [("Bilateral Relations", True), ("The two countries signed\nan accord in 2019.", False), ("It lapsed in 2021.", False)]
+    assert got == [
+        ("Bilateral Relations", True),
+        ("The two countries signed\nan accord in 2019.", False),
+        ("It lapsed in 2021.", False),
+    ]
 
 
 _words = st.text(alphabet=st.sampled_from(list("abcdefghij ABCDEFG.,!?\"'()[]0123456789\n\xa0-")), max_size=300)
@@ -96,7 +106,9 @@ def test_every_sentence_is_its_exact_text_in_order(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
-        st.lists(st.sampled_from(["alpha", "beta", "gamma", "U.S.", "Dr.", "e.g.", "3.14", "delta"]), min_size=2, max_size=8),
+        st.lists(
+            st.sampled_from(["alpha", "beta", "gamma", "U.S.", "Dr.", "e.g.", "3.14", "delta"]), min_size=2, max_size=8
+        ),
         min_size=1,
         max_size=6,
     )

@@ -32,7 +32,12 @@ def test_round_trip(default_corpus: Path, tmp_path: Path, fake_embedder: FakeEmb
     again = open_store(tmp_path / "idx", fake_embedder)
     for p in prepared:
         d = again.document(p.document.doc_id)
-        assert (d.text, d.title, d.source, d.metadata) == (p.document.text, p.document.title, p.document.source, p.document.metadata)
+        assert (d.text, d.title, d.source, d.metadata) == (
+            p.document.text,
+            p.document.title,
+            p.document.source,
+            p.document.metadata,
+        )
     assert again.counts() == {"documents": 5, "chunks": sum(len(p.chunks) for p in prepared)}
     m = again.manifest()
     assert m["embedder"]["model"] == "fake-hash" and m["embedder"]["dim"] == 64
@@ -44,7 +49,9 @@ def test_round_trip(default_corpus: Path, tmp_path: Path, fake_embedder: FakeEmb
     sents = again.sentences([top.chunk.chunk_id])[top.chunk.chunk_id]
     s0, s1 = prepared[0].chunks[0][2:]
     assert [(s.start, s.end) for s in sents] == [x[:2] for x in prepared[0].sentences[s0:s1]]
-    assert sents[0].vector is not None and np.allclose(sents[0].vector, prepared[0].sentence_vectors[s0], atol=2e-3)  # float16 on disk
+    assert sents[0].vector is not None and np.allclose(
+        sents[0].vector, prepared[0].sentence_vectors[s0], atol=2e-3
+    )  # float16 on disk
     assert again.vocabulary()["guatemala"] > 0
 
 
@@ -118,7 +125,9 @@ def test_a_full_disk_changes_nothing(default_corpus: Path, tmp_path: Path, monke
     assert sync(settings, emb, store=store).embedded == ["extra"]
 
 
-def test_an_upload_file_that_cannot_be_written_changes_nothing(default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_upload_file_that_cannot_be_written_changes_nothing(
+    default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = default_engine_fake
     before = (engine.store.generation(), engine.list_documents())
     import qa.engine as eng
@@ -142,7 +151,9 @@ def test_deleting_a_corpus_document_keeps_the_users_file_and_keeps_it_out(defaul
     engine.delete("landau-arevalo-migration-drug-trafficking")
     assert path.is_file()  # the user's file is theirs
     r = sync(engine.settings, engine.embedder, store=engine.store)
-    assert r.embedded == [] and "landau-arevalo-migration-drug-trafficking" not in {d["doc_id"] for d in engine.list_documents()}
+    assert r.embedded == [] and "landau-arevalo-migration-drug-trafficking" not in {
+        d["doc_id"] for d in engine.list_documents()
+    }
 
 
 def test_documents_page_in_id_order(default_engine_fake: Engine) -> None:
@@ -194,7 +205,9 @@ def test_index_folder_copy_is_self_contained(default_corpus: Path, tmp_path: Pat
     assert open_store(tmp_path / "copy", FakeEmbedder()).counts()["documents"] == 5  # texts live in the index
 
 
-def test_piled_up_writes_are_merged_in_the_background(default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_piled_up_writes_are_merged_in_the_background(
+    default_engine_fake: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import index.dense
 
     engine = default_engine_fake

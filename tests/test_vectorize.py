@@ -90,7 +90,9 @@ def test_late_sentences_equal_their_own_embedding_with_title_prefix_and_wraps() 
 
 
 @pytest.mark.parametrize("mode", ["late", "sentences"])
-def test_embedder_without_token_outputs_embeds_sentences_on_their_own(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_embedder_without_token_outputs_embeds_sentences_on_their_own(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import index.vectorize as vectorize_module
 
     monkeypatch.setattr(vectorize_module, "MODE", mode)

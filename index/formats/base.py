@@ -48,7 +48,10 @@ class Section:
 
 def tidy(text: str) -> str:
     """Collapse runs of spaces inside lines and of blank lines; strip. The result is verbatim document text."""
-    lines = [re.sub(r"[ \t\u00a0\u200b\f\v]+", " ", line).strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [
+        re.sub(r"[ \t\u00a0\u200b\f\v]+", " ", line).strip()
+        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 

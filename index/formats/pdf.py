@@ -128,7 +128,10 @@ def read_pdf(data: bytes) -> Extracted:
         raise BadDocument(f"could not read PDF: {exc}") from exc
     pages = [t.replace("\r\n", "\n").replace("\r", "\n").split("\n") for t in raw]
     running = _running_lines(pages)
-    texts = [paragraphs([ln for ln in lines if _norm(ln) not in running and not _PAGE_NUMBER.match(ln.strip())]) for lines in pages]
+    texts = [
+        paragraphs([ln for ln in lines if _norm(ln) not in running and not _PAGE_NUMBER.match(ln.strip())])
+        for lines in pages
+    ]
     scanned = [i for i, t in enumerate(texts) if len("".join(t.split())) < _MIN_TEXT and images[i]]
     warnings = [f"page {i + 1} is a scanned image: {ocr.INSTALL_HINT}" for i in scanned] if not ocr.available() else []
     read = _ocr_pages(data, scanned) if not warnings else {}

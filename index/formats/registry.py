@@ -25,11 +25,25 @@ _TABLE: dict[str, Format] = {
     ".html": Format("html", "text/html; charset=utf-8", html.read_html, "html.parser + main-content rules"),
     ".htm": Format("html", "text/html; charset=utf-8", html.read_html, "html.parser + main-content rules"),
     ".pdf": Format("pdf", "application/pdf", pdf.read_pdf, "pypdf (+ pypdfium2 and tesseract for scanned pages)"),
-    ".docx": Format("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", office.read_docx, "python-docx"),
-    ".pptx": Format("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", office.read_pptx, "python-pptx"),
-    ".xlsx": Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", office.read_xlsx, "openpyxl"),
+    ".docx": Format(
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        office.read_docx,
+        "python-docx",
+    ),
+    ".pptx": Format(
+        "pptx",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        office.read_pptx,
+        "python-pptx",
+    ),
+    ".xlsx": Format(
+        "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", office.read_xlsx, "openpyxl"
+    ),
     ".csv": Format("csv", "text/csv; charset=utf-8", text.read_csv, "csv (stdlib) + charset-normalizer"),
-    ".tsv": Format("csv", "text/tab-separated-values; charset=utf-8", text.read_csv, "csv (stdlib) + charset-normalizer"),
+    ".tsv": Format(
+        "csv", "text/tab-separated-values; charset=utf-8", text.read_csv, "csv (stdlib) + charset-normalizer"
+    ),
     ".odt": Format("odt", "application/vnd.oasis.opendocument.text", office.read_odt, "odfpy"),
     ".rtf": Format("rtf", "application/rtf", misc.read_rtf, "striprtf"),
     ".epub": Format("epub", "application/epub+zip", misc.read_epub, "ebooklib"),
@@ -52,7 +66,9 @@ def supported() -> str:
 def format_for(suffix_or_name: str) -> Format:
     """ ".docx" or "report.docx" -> its Format; UnsupportedType naming what citeqa reads."""
     name = suffix_or_name.lower()
-    suffix = name if name.startswith(".") and name.count(".") == 1 else ("." + name.rsplit(".", 1)[1] if "." in name else "")
+    suffix = (
+        name if name.startswith(".") and name.count(".") == 1 else ("." + name.rsplit(".", 1)[1] if "." in name else "")
+    )
     fmt = _TABLE.get(suffix)
     if fmt is None:
         raise UnsupportedType(f"unsupported file type {suffix or '(none)'!r}: citeqa reads {supported()}")

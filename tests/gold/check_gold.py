@@ -14,6 +14,7 @@ Prints counts per kind and per document; exits 1 on any failure.
 Usage (from the repository root):  python3 tests/gold/check_gold.py
 Standard library only.
 """
+
 from __future__ import annotations
 
 import json

@@ -39,12 +39,18 @@ def variant(qid: str, question: str) -> str:
 
 def main() -> None:
     for folder in SETS:
-        rows = [json.loads(x) for x in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+        rows = [
+            json.loads(x) for x in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()
+        ]
         with (folder / "typos.jsonl").open("w", encoding="utf-8") as f:
             for r in rows:
                 if r.get("doc_id") and not r.get("history"):
                     f.write(
-                        json.dumps({**r, "question": variant(r["id"], r["question"]), "typo_of": r["question"]}, ensure_ascii=False) + "\n"
+                        json.dumps(
+                            {**r, "question": variant(r["id"], r["question"]), "typo_of": r["question"]},
+                            ensure_ascii=False,
+                        )
+                        + "\n"
                     )
         print(f"wrote {folder / 'typos.jsonl'}")
 
