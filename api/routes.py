@@ -13,6 +13,7 @@ from api.deps import ConfigDep, EngineDep, WriteAccess
 from api.errors import responses
 from api.limits import upload_too_large
 from api.schemas import AnswerOut, AskRequest, DeleteOut, DocumentList, DocumentOut, ExamplesOut, HealthOut, UploadOut
+from index.clean import blocks
 from qa.examples import heading_question, headings, title_case
 
 v1 = APIRouter(prefix="/v1")
@@ -125,6 +126,9 @@ def get_document(doc_id: DocId, engine: EngineDep) -> dict[str, Any]:
             {"number": p.number, "label": p.label, "start": p.start, "end": p.end, "ocr": p.ocr, "kind": p.kind}
             for p in doc.parts
         ],
+        # the blocks the indexer reads (index.clean): a hard-wrapped paragraph is one block, so the page shows
+        # paragraphs without guessing at line wraps itself
+        "paragraphs": [[b.start, b.end] for b in blocks(doc.text)],
     }
 
 

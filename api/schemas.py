@@ -317,6 +317,9 @@ class DocumentOut(_Open):
     text: str = Field(description="The text every citation offset indexes.")
     type: str | None = Field(None, description='"pdf", "docx", "pptx", ...')
     pages: list[PageOut] = Field([], description="Page/slide/sheet boundaries as offsets into text, in order.")
+    paragraphs: list[list[int]] = Field(
+        [], description="[start, end] of each paragraph or heading in text, in order; soft line wraps lie inside one."
+    )
 
 
 class UploadOut(_Open):

@@ -214,7 +214,21 @@ def test_get_document_gives_the_text_that_offsets_index(client: TestClient, engi
         "text": doc.text,
         "type": "txt",
         "pages": [],
+        "paragraphs": body["paragraphs"],  # checked below
     }
+    spans = body["paragraphs"]
+    assert spans and all(0 <= s < e <= len(doc.text) for s, e in spans)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert "U.S. Strategy for Central America" in [doc.text[s:e] for s, e in spans]  # a heading is a block
+
+
+def test_a_hard_wrapped_article_comes_in_paragraphs_not_lines(client: TestClient, engine: Engine) -> None:
+    """The research article wraps every ~80 characters: its paragraphs hold several lines each."""
+    doc_id = next(d["doc_id"] for d in client.get("/v1/documents").json()["documents"] if "zamani" in d["doc_id"])
+    body = client.get(f"/v1/documents/{doc_id}").json()
+    lines = [ln for ln in body["text"].split("\n") if ln.strip()]
+    wrapped = [body["text"][s:e] for s, e in body["paragraphs"] if "\n" in body["text"][s:e]]
+    assert wrapped and len(body["paragraphs"]) < len(lines) / 2
 
 
 def test_upload_is_answerable_at_once_saved_to_disk_and_deletable(client: TestClient, engine: Engine) -> None:

@@ -8,6 +8,7 @@ points both replicas at it, the way a deployment points them at a Milvus cluster
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
@@ -303,6 +304,45 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, seconds: float = 120) -> 
     raise AssertionError(f"{url} did not come up in {seconds}s")
 
 
+@contextlib.contextmanager
+def replicas(
+    uri: str, tmp_path: Path, key: str, **env_extra: str
+) -> Iterator[tuple[httpx.Client, httpx.Client, dict[str, str]]]:
+    """Two `qa serve` processes sharing the Milvus store at `uri`, no corpus or local index of their own:
+    -> (client of the first, client of the second, their environment). Both stopped on exit."""
+    env = {
+        **os.environ,
+        "CITEQA_STORE": uri,
+        "CITEQA_API_KEY": key,
+        "CITEQA_CORPUS": str(tmp_path / "no-corpus"),
+        "CITEQA_INDEX": str(tmp_path / "no-index"),
+        **env_extra,
+    }
+    ports = [_free_port(), _free_port()]
+    logs = [tmp_path / f"replica-{p}.log" for p in ports]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cli", "serve", "--port", str(p), "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+        )
+        for p, log in zip(ports, logs)
+    ]
+    try:
+        urls = [f"http://127.0.0.1:{p}" for p in ports]
+        for url, proc, log in zip(urls, procs, logs):
+            _wait(f"{url}/health", proc, log)
+        a, b = (httpx.Client(base_url=u, timeout=60) for u in urls)
+        yield a, b, env
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+
+
 @pytest.fixture
 def milvus_server(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
@@ -339,30 +379,7 @@ def test_two_replicas_share_one_milvus(
 ) -> None:
     sync(Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_server)), real_embedder)
     key = "replica-test-key"
-    env = {
-        **os.environ,
-        "CITEQA_STORE": milvus_server,
-        "CITEQA_API_KEY": key,
-        "CITEQA_CORPUS": str(tmp_path / "no-corpus"),
-        "CITEQA_INDEX": str(tmp_path / "no-index"),
-    }
-    ports = [_free_port(), _free_port()]
-    logs = [tmp_path / f"replica-{p}.log" for p in ports]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve", "--port", str(p), "--log-level", "warning"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("w"),
-        )
-        for p, log in zip(ports, logs)
-    ]
-    try:
-        urls = [f"http://127.0.0.1:{p}" for p in ports]
-        for url, proc, log in zip(urls, procs, logs):
-            _wait(f"{url}/health", proc, log)
-        a, b = (httpx.Client(base_url=u, timeout=60) for u in urls)
+    with replicas(milvus_server, tmp_path, key) as (a, b, _env):
         for u in (a, b):
             health = u.get("/health").json()
             assert health["store"]["type"] == "milvus" and health["documents"] == 5
@@ -381,11 +398,6 @@ def test_two_replicas_share_one_milvus(
         assert b.delete(f"/v1/documents/{doc_id}", headers=auth).status_code == 200
         assert a.get(f"/v1/documents/{doc_id}").status_code == 404
         assert a.post("/v1/ask", json={"question": "tariff", "doc_ids": [doc_id]}).status_code == 404
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
 
 
 def test_pages_travel_with_the_passages(lite: Settings, fake_embedder) -> None:

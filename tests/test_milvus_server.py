@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from index.errors import DocumentNotFound, DuplicateDocument, IndexMismatch
@@ -23,7 +22,7 @@ from qa.engine import Engine, Settings, open_engine
 from qa.evaluate import load_gold, run_gold, summarize
 from tests import milvus_server
 from tests.milvus_server import Counting
-from tests.test_milvus import NEW_DOC, QUESTIONS, TOLERANCE, _free_port, _wait, same_answer, sync
+from tests.test_milvus import NEW_DOC, QUESTIONS, TOLERANCE, _free_port, replicas, same_answer, sync
 
 pytest.importorskip("pymilvus")
 pytestmark = pytest.mark.milvus
@@ -131,31 +130,7 @@ def test_two_replicas_share_the_server(
     monkeypatch.setenv("CITEQA_MILVUS_PREFIX", "replicas")
     sync(Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_uri)), real_embedder)
     key = "replica-test-key"
-    env = {
-        **os.environ,
-        "CITEQA_STORE": milvus_uri,
-        "CITEQA_API_KEY": key,
-        "CITEQA_MILVUS_PREFIX": "replicas",
-        "CITEQA_CORPUS": str(tmp_path / "no-corpus"),
-        "CITEQA_INDEX": str(tmp_path / "no-index"),
-    }
-    ports = [_free_port(), _free_port()]
-    logs = [tmp_path / f"replica-{p}.log" for p in ports]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve", "--port", str(p), "--log-level", "warning"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("w"),
-        )
-        for p, log in zip(ports, logs)
-    ]
-    try:
-        urls = [f"http://127.0.0.1:{p}" for p in ports]
-        for url, proc, log in zip(urls, procs, logs):
-            _wait(f"{url}/health", proc, log)
-        a, b = (httpx.Client(base_url=u, timeout=60) for u in urls)
+    with replicas(milvus_uri, tmp_path, key, CITEQA_MILVUS_PREFIX="replicas") as (a, b, env):
         for q in QUESTIONS:
             same_answer(a.post("/v1/ask", json={"question": q}).json(), b.post("/v1/ask", json={"question": q}).json())
         auth = {"Authorization": f"Bearer {key}"}
@@ -186,11 +161,6 @@ def test_two_replicas_share_the_server(
         )
         assert other.returncode != 0 and "Traceback" not in other.stderr, other.stderr
         assert "was built with embedder" in other.stderr.strip().splitlines()[-1]
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
 
 
 HARBOURS = [
