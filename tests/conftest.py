@@ -106,3 +106,22 @@ def default_engine_fake(default_corpus: Path, tmp_path: Path):  # -> Engine
 
     settings = Settings(corpus=default_corpus, index=tmp_path / ".citeqa")
     return Engine.open(settings, build_if_missing=True, embedder=FakeEmbedder())
+
+
+def upload_scope(headers: list[tuple[bytes, bytes]]) -> dict[str, object]:
+    """The ASGI scope of `POST /v1/documents` from 127.0.0.1 with these headers, for driving the app's middleware
+    directly (tests that count how much of a body is pulled)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/documents",
+        "raw_path": b"/v1/documents",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }

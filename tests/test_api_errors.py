@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.config import MB, ApiConfig
 from qa.engine import Engine
-from tests.conftest import private_engine
+from tests.conftest import private_engine, upload_scope
 
 pytestmark = pytest.mark.slow
 
@@ -234,20 +234,7 @@ def _call(app: Any, headers: list[tuple[bytes, bytes]], chunks: int) -> tuple[in
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/documents",
-        "raw_path": b"/v1/documents",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {KEY}".encode()), *headers],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }
+    scope = upload_scope([(b"host", b"testserver"), (b"authorization", f"Bearer {KEY}".encode()), *headers])
     asyncio.run(app(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")

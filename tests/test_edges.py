@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.config import ApiConfig
 from qa.engine import Engine, Settings
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, upload_scope
 
 KEY = "edges-key-5d1a"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -139,20 +139,7 @@ def _post_unread(app: Any, authorization: bytes | None) -> tuple[int, int]:
     ]
     if authorization is not None:
         headers.append((b"authorization", authorization))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/documents",
-        "raw_path": b"/v1/documents",
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }
+    scope = upload_scope(headers)
     asyncio.run(app(scope, receive, send))
     return next(m for m in sent if m["type"] == "http.response.start")["status"], pulled
 

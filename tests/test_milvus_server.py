@@ -19,10 +19,9 @@ import pytest
 from index.errors import DocumentNotFound, DuplicateDocument, IndexMismatch
 from index.settings import StoreAddress
 from qa.engine import Engine, Settings, open_engine
-from qa.evaluate import load_gold, run_gold, summarize
 from tests import milvus_server
 from tests.milvus_server import Counting
-from tests.test_milvus import NEW_DOC, QUESTIONS, TOLERANCE, _free_port, replicas, same_answer, sync
+from tests.test_milvus import NEW_DOC, QUESTIONS, _free_port, gold_like_faiss, replicas, same_answer, sync
 
 pytest.importorskip("pymilvus")
 pytestmark = pytest.mark.milvus
@@ -113,14 +112,9 @@ def test_gold_metrics_on_the_server_match_faiss(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CITEQA_MILVUS_PREFIX", "gold")
-    settings = Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_uri))
-    sync(settings, real_embedder)
-    milvus = open_engine(settings, embedder=real_embedder)
-    gold = load_gold(ROOT / "tests/gold/questions.jsonl")
-    f = summarize(run_gold(default_engine, gold))
-    m = summarize(run_gold(milvus, gold))
-    for key in ("recall_at_1", "recall_at_5", "mrr_at_10", "ndcg_at_10", "answer_hit_rate", "abstention_accuracy"):
-        assert abs(m[key] - f[key]) <= TOLERANCE, (key, m[key], f[key])
+    gold_like_faiss(
+        default_engine, Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_uri)), real_embedder
+    )
 
 
 @pytest.mark.slow
