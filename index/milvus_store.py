@@ -433,14 +433,16 @@ class MilvusStore:
                 want[cid] = [f"{r['doc_id']}#s{j}" for j in range(int(r["s0"]), int(r["s1"]))]
         ids = sorted({i for v in want.values() for i in v})
         got: dict[str, dict[str, Any]] = {}
-        for lo in range(0, len(ids), QUERY_LIMIT):
-            rows = self.client.get(
-                self.names["sentences"],
-                ids=ids[lo : lo + QUERY_LIMIT],
-                output_fields=SENTENCE_FIELDS,
-                consistency_level=READ,
-            )
-            got.update({r["id"]: r for r in rows})
+        for level in (READ, "Strong"):  # the second call only when another replica's sentences lag its passages
+            missing = [i for i in ids if i not in got]
+            for lo in range(0, len(missing), QUERY_LIMIT):
+                rows = self.client.get(
+                    self.names["sentences"],
+                    ids=missing[lo : lo + QUERY_LIMIT],
+                    output_fields=SENTENCE_FIELDS,
+                    consistency_level=level,
+                )
+                got.update({r["id"]: r for r in rows})
         return {cid: [sentence_record(got[i], self._rows[cid]) for i in v if i in got] for cid, v in want.items()}
 
     # -- reads: documents ------------------------------------------------------------------------------------
@@ -465,10 +467,16 @@ class MilvusStore:
         return found[0]["doc_id"] if found else None
 
     def document(self, doc_id: str) -> Document:
-        parts = self._scan("documents", _eq("doc_id", doc_id), ["part", "text", *HEADER])
-        head = next((p for p in parts if p["part"] == 0), None)
-        if head is None or len(parts) != head["parts"]:
+        # Session reads may lag another replica's write by a time tick, and collections tick apart: a passage
+        # can show before its document's part 0. A miss is read again at Strong before it is called absent.
+        for strong in (False, True):
+            parts = self._scan("documents", _eq("doc_id", doc_id), ["part", "text", *HEADER], strong)
+            head = next((p for p in parts if p["part"] == 0), None)
+            if head is not None and len(parts) == head["parts"]:
+                break
+        else:
             raise DocumentNotFound(f"no document {doc_id!r}")
+        assert head is not None
         text = "".join(p["text"] for p in sorted(parts, key=lambda p: p["part"]))
         return make_doc(
             doc_id,
