@@ -233,9 +233,10 @@ def _counts(text: str, start: int, end: int, counted: tuple[str, ...]) -> bool:
     unit = re.findall(r"(?<=\d)\s*([A-Za-z][\w'-]*)", text[start:end])
     if unit and unit[-1].lower() not in ("thousand", "million", "billion", "trillion"):
         return bool(set(terms(unit[-1])) & asked)
-    after = re.findall(r"[A-Za-z][\w'-]*", re.split(r"[,.;:!?()]", text[end : end + 40])[0])[:3]  # to the next comma
+    words_after = re.findall(r"[A-Za-z][\w'-]*", re.split(r"[,.;:!?()]", text[end : end + 50])[0])  # to a comma
+    after = words_after[:3]
     if after and after[0].lower() == "of":  # "two of the steel girders", "1,312 of you"
-        rest = [w for w in after[1:] if w.lower() not in ("the", "our", "their", "its", "these", "those")]
+        rest = [w for w in words_after[1:5] if w.lower() not in ("the", "our", "their", "its", "these", "those")]
         return not rest or rest[0].lower() in _OF_WHOM or any(set(terms(w)) & asked for w in rest)
     if not after or after[0].lower() in ("in", "on", "at", "by", "to", "and", "or", "are", "is", "were", "was"):
         return True

@@ -75,3 +75,21 @@ def test_the_full_pipeline_is_not_worse_than_dense_only(default_engine, gold: di
     d = summarize(run_gold(dense, load_gold(ROOT / "tests/gold/questions.jsonl")))
     assert gold["recall_at_5"] >= d["recall_at_5"]
     assert gold["mrr_at_10"] >= d["mrr_at_10"] - 0.02
+
+
+def test_an_answer_is_cited_first_with_its_passage(gold2_engine) -> None:
+    """When citeqa answers, the first passage listed is the one holding the answer sentence (highlighted), even
+    when retrieval ranked it lower; the other passages keep their order."""
+    moved = 0
+    for q in load_gold(ROOT / "tests/gold2/questions.jsonl"):
+        if q.split != "dev" or not q.answerable:
+            continue
+        a = gold2_engine.ask(q.question)
+        if a.answer is None:
+            continue
+        assert [p.rank for p in a.passages] == list(range(1, len(a.passages) + 1))
+        first = a.passages[0]
+        assert first.doc_id == a.answer.doc_id and first.highlight == (a.answer.start, a.answer.end)
+        assert first.start <= a.answer.start and a.answer.end <= first.end
+        moved += a.answer.passage_rank > 1
+    assert moved >= 1  # some answers came from a passage that retrieval ranked second or lower
