@@ -80,7 +80,7 @@ class Answer:
 
     @property
     def confidence_label(self) -> str:
-        return calibration.label(self.confidence)
+        return calibration.label(self.confidence, self.threshold)
 
     def to_dict(self) -> dict[str, Any]:
         a = self.answer

@@ -32,7 +32,7 @@ FEATURES = (
     "unseen",
     "top_dense",
 )
-LIKELY, UNLIKELY = 0.6, 0.3  # "likely" at or above 0.6; "unlikely" below 0.3; "uncertain" between
+LIKELY = 0.6  # "likely" at or above 0.6; "unlikely" below the threshold (withheld); "uncertain" between
 
 
 def vector(features: dict[str, float], names: tuple[str, ...] | list[str] | None = None) -> list[float]:
@@ -66,5 +66,10 @@ def threshold() -> float:
     return float(model()["threshold"])
 
 
-def label(prob: float) -> str:
-    return "likely" if prob >= LIKELY else ("uncertain" if prob >= UNLIKELY else "unlikely")
+def label(prob: float, cutoff: float | None = None) -> str:
+    """Words for a probability: an answer citeqa gives is "likely" or "uncertain", never "unlikely"."""
+    return (
+        "likely"
+        if prob >= LIKELY
+        else ("uncertain" if prob >= (threshold() if cutoff is None else cutoff) else "unlikely")
+    )

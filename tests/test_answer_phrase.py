@@ -235,6 +235,10 @@ def test_confidence_is_a_probability_with_words() -> None:
     assert confidence.probability(strong) > confidence.threshold() > confidence.probability(weak)
     assert confidence.label(confidence.probability(strong)) == "likely"
     assert confidence.label(confidence.probability(weak)) == "unlikely"
+    # the words follow the threshold: what citeqa shows is never called "unlikely", what it withholds always is
+    cut = confidence.threshold()
+    assert confidence.label(cut) == "uncertain" and confidence.label(cut - 1e-6) == "unlikely"
+    assert confidence.label(0.5, cutoff=0.55) == "unlikely" and confidence.label(0.5, cutoff=0.1) == "uncertain"
     model = json.loads(confidence.MODEL_FILE.read_text())
     assert "typed_missing" in model["features"] and set(model["features"]) <= set(confidence.FEATURES)
     assert 0.0 < model["threshold"] < 1.0
