@@ -124,6 +124,14 @@ def _idf(ts: object) -> dict[str, float]:
     return {t: 1.0 for t in ts}  # type: ignore[attr-defined]
 
 
+def _quote(text: str, q: str) -> tuple[str, str | None]:
+    """(the chosen sentence(s), the answer phrase) for question q over text, with the fake embedder."""
+    emb = FakeEmbedder()
+    c = choose(q, emb.embed_one(q), _records(text, emb), _idf)
+    assert c is not None
+    return text[c.start : c.end], None if c.span is None else text[c.span[0] : c.span[1]]
+
+
 TRANSCRIPT = """PRIYA RAMAN: Let's start with the question everybody is asking. When will the Old Mill Bridge reopen?
 
 TOMAS WELLER: The bridge will reopen to cars and cyclists on Monday, 13 October. The deck is poured.
@@ -136,24 +144,16 @@ She was succeeded by Luis Prieto, who came to us from the county highway departm
 
 
 def test_a_question_in_the_text_is_never_the_answer() -> None:
-    emb = FakeEmbedder()
-    q = "When will the Old Mill Bridge reopen?"
-    c = choose(q, emb.embed_one(q), _records(TRANSCRIPT, emb), _idf)
-    assert c is not None
-    chosen = TRANSCRIPT[c.start : c.end]
+    chosen, span = _quote(TRANSCRIPT, "When will the Old Mill Bridge reopen?")
     assert not chosen.rstrip().endswith("?")
     assert "Monday, 13 October" in chosen
-    assert c.span is not None and TRANSCRIPT[c.span[0] : c.span[1]] == "Monday, 13 October"
+    assert span == "Monday, 13 October"
 
 
 def test_a_pronoun_led_answer_is_quoted_with_its_antecedent() -> None:
-    emb = FakeEmbedder()
-    q = "Who succeeded Dana Okafor?"
-    c = choose(q, emb.embed_one(q), _records(TRANSCRIPT, emb), _idf)
-    assert c is not None
-    chosen = TRANSCRIPT[c.start : c.end]
+    chosen, span = _quote(TRANSCRIPT, "Who succeeded Dana Okafor?")
     assert chosen.startswith("Dana Okafor, who ran") and chosen.endswith("county highway department.")
-    assert c.span is not None and TRANSCRIPT[c.span[0] : c.span[1]] == "Luis Prieto"
+    assert span == "Luis Prieto"
 
 
 REPORT = (
@@ -163,13 +163,9 @@ REPORT = (
 
 
 def test_a_sentence_led_by_a_noun_the_sentence_before_names_is_quoted_with_it() -> None:
-    emb = FakeEmbedder()
-    q = "When was the Cedar Hollow Treatment Plant built?"
-    c = choose(q, emb.embed_one(q), _records(REPORT, emb), _idf)
-    assert c is not None
-    chosen = REPORT[c.start : c.end]
+    chosen, span = _quote(REPORT, "When was the Cedar Hollow Treatment Plant built?")
     assert chosen.startswith("Most of our water") and chosen.endswith("expanded in 2012.")
-    assert c.span is not None and REPORT[c.span[0] : c.span[1]] == "1987"
+    assert span == "1987"
 
 
 VERSIONS = "| Version | Released |\n|---|---|\n| 3.2 | 2025-04-02 |\n| 3.1 | 2024-09-15 |\n"
