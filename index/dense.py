@@ -174,8 +174,11 @@ class DenseIndex:
     # -- merge ---------------------------------------------------------------------------------------------------
     def needs_merge(self) -> bool:
         nbase = len(self.base_ids)
-        return len(self.delta_ids) > max(DELTA_MIN, DELTA_SHARE * nbase) or int(self.masked.sum()) > MASKED_SHARE * max(
-            1, nbase
+        unscored = self.base is not None and self.spec["type"] != "flat" and self.rows16 is None  # saved before f16
+        return (
+            unscored
+            or len(self.delta_ids) > max(DELTA_MIN, DELTA_SHARE * nbase)
+            or int(self.masked.sum()) > MASKED_SHARE * max(1, nbase)
         )
 
     def merge(self, keep: int = 1) -> None:
@@ -199,7 +202,8 @@ class DenseIndex:
             w = int(self.rows.meta("generation", con) or 0)
             n = int(con.execute("SELECT count(*) FROM chunks").fetchone()[0])
             spec = spec_for(n, self.dim)
-            if w == self.watermark and self.base is not None and spec["type"] == self.spec["type"]:
+            current = spec["type"] == self.spec["type"] and (spec["type"] == "flat" or self.rows16 is not None)
+            if w == self.watermark and self.base is not None and current:
                 return
             ids = np.zeros(n, np.int64)
             vecs = np.zeros((n, self.dim), np.float32)

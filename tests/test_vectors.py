@@ -147,3 +147,20 @@ def test_an_approximate_structure_rescores_its_candidates_from_its_float16_rows(
             assert len(found) <= 5 and found[0] == cid  # its own vector first, and no more than k
             exact = ids[np.argsort(-(mat @ vec), kind="stable")]
             assert set(found[:3]) <= set(exact[:8])  # the order is cosine order (to float16), not the codes'
+
+
+def test_a_structure_saved_without_its_float16_rows_is_rebuilt_by_the_next_merge(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CITEQA_VECTOR_INDEX", "hnsw")
+    emb = FakeEmbedder()
+    store = _store(tmp_path / "idx", emb)
+    store.put(prepare(_docs(12), emb))
+    store.merge()
+    (rows16,) = (tmp_path / "idx" / "vectors").glob("*.f16.npy")
+    rows16.unlink()  # as an index saved before the file existed
+    old = _store(tmp_path / "idx", emb)
+    cid, (_, vec) = next(iter(_own_vectors(old).items()))
+    assert old.dense.needs_merge() and cid in old.dense.search(vec, 3)  # still answers, from the rows in SQLite
+    old.merge()
+    assert rows16.is_file() and not old.dense.needs_merge() and len(old.dense.search(vec, 3)) <= 3
