@@ -165,7 +165,7 @@ class AnswerOut(_Open):
                     "answered": True,
                     "confidence": 1.0,
                     "confidence_label": "likely",
-                    "threshold": 0.2823,
+                    "threshold": 0.2297,
                     "spelling": None,
                     "passages": [
                         {

@@ -5,7 +5,7 @@ head's sentences come with the hits (qa/retrieve.py), idf from `store.idf`, the 
 `store.vocabulary()`. Misspelled question words are corrected first (qa/spelling.py); the answer sentence and
 its phrase are chosen among the sentences of the top passages (qa/choose.py); `confidence` is the calibrated
 probability that it is right (qa/confidence.py). Below the threshold, `answer` is None and the passages are
-still returned.
+still returned, in retrieval order; above it, the passage that holds the answer comes first.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Answer:
 
     @property
     def confidence_label(self) -> str:
-        return calibration.label(self.confidence)
+        return calibration.label(self.confidence, self.threshold)
 
     def to_dict(self) -> dict[str, Any]:
         a = self.answer
@@ -198,7 +198,11 @@ def answer(
             picked.span,
         )
     passages = []
-    for rank, h in enumerate(hits[:top_k], start=1):
+    listed = hits[:top_k]
+    if sentence is not None and picked is not None and picked.passage_rank > 0:
+        # The passage that holds the answer is cited first; the others keep their retrieval order.
+        listed = [listed[picked.passage_rank], *listed[: picked.passage_rank], *listed[picked.passage_rank + 1 :]]
+    for rank, h in enumerate(listed, start=1):
         c = h.chunk
         assert c is not None
         hl = None

@@ -5,7 +5,8 @@ the answer phrase inside it, and the features that the confidence model reads.
 
 score = cos(sentence, question) + w_coverage * coverage + w_rank / (1 + passage rank) + w_type * (phrase found)
 where coverage is the idf-weighted share of the question's terms in the sentence; a sentence led by a pronoun
-("She was succeeded by Luis Prieto.") is read with the sentence before it, and quoted with it; a sentence that
+("She was succeeded by Luis Prieto.") or by a definite noun phrase the sentence before it names ("The plant was
+built in 1987.") is read with the sentence before it, and quoted with it; a sentence that
 answers a question asked just before it (an interview) counts half of the question's words. A sentence that is
 itself a question, a heading or shorter than `min_words` never answers.
 """
@@ -26,6 +27,17 @@ from qa.span import _SPEAKER, best_phrase, has_phrase
 IdfFn = Callable[[Iterable[str]], dict[str, float]]
 _ABSENT = "\u2205absent\u2205"
 _PRONOUN = re.compile(r"^(?:he|she|it|they|this|that|these|those|his|her|its|their|it's|there)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")  # "4.0", "2019", "3,000": named in a question, they must be in the passage
+_DEFINITE = re.compile(r"^(?:the|this|that|these|those|such)\s+((?:[\w'-]+\s+)?[\w'-]+)", re.IGNORECASE)
+
+
+def _refers_back(body: str, prev_terms: set[str]) -> bool:
+    """A sentence led by a pronoun ("She was succeeded by ..."), or by a definite noun phrase whose words the
+    sentence before it names ("... the Cedar Hollow Treatment Plant. The plant was built in 1987.")."""
+    if _PRONOUN.match(body):
+        return True
+    m = _DEFINITE.match(body)
+    return m is not None and bool(set(terms(m.group(1))) & prev_terms)
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,7 @@ def choose(
             ctx = _coverage(weights, own | set(terms(prev.text)))
             if is_question(_body(prev.text)):
                 eff = cov + cfg.w_asked * (ctx - cov)
-            elif _PRONOUN.match(body) and ctx > cov:
+            elif ctx > cov and _refers_back(body, set(terms(prev.text))):
                 start, eff = prev.start, ctx  # quoted with its antecedent: one verbatim run of two sentences
             else:
                 eff = cov + cfg.w_prev * (ctx - cov)
@@ -155,6 +167,12 @@ def choose(
             *(terms(s.text) for r, s in candidates if r == best.passage_rank and s.doc_id == best.doc_id)
         )
         best.features["passage_coverage"] = _coverage(weights, passage)  # of the passage that holds the answer
+        held = " ".join(s.text for r, s in candidates if r == best.passage_rank and s.doc_id == best.doc_id)
+        held += " " + (titles or {}).get(best.passage_rank, "")
+        best.features["number_missing"] = float(
+            any(not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", held) for n in _NUMBER.findall(question))
+        )
+        best.features["top_passage"] = float(best.passage_rank == 0)  # retrieval and the answer step agree
         best.features["unseen"] = unseen  # idf share of the question's terms that no document holds
         best.features["margin"] = best.score - runner_up if runner_up > float("-inf") else 1.0
     return best

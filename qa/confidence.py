@@ -17,19 +17,37 @@ from pathlib import Path
 from typing import Any
 
 MODEL_FILE = Path(__file__).with_name("confidence.json")
-# Chosen on the dev halves by two-fold cross-validation (lowest Brier score among the sets that include the
-# typed-phrase evidence); see bench/calibrate.py and docs/QUALITY.md.
-FEATURES = ("cos", "coverage", "margin", "typed_missing")
-LIKELY, UNLIKELY = 0.6, 0.3  # "likely" at or above 0.6; "unlikely" below 0.3; "uncertain" between
+# The features a model may read; the fitted model names its own (confidence.json "features"), chosen on the dev
+# halves by two-fold cross-validation (lowest Brier score among the sets that include the typed-phrase evidence);
+# see bench/calibrate.py and docs/QUALITY.md.
+FEATURES = (
+    "cos",
+    "coverage",
+    "margin",
+    "typed_missing",
+    "typed_found",
+    "number_missing",
+    "top_passage",
+    "passage_coverage",
+    "unseen",
+    "top_dense",
+)
+LIKELY = 0.6  # "likely" at or above 0.6; "unlikely" below the threshold (withheld); "uncertain" between
 
 
-def vector(features: dict[str, float]) -> list[float]:
-    """The model's inputs, in FEATURES order, from the features `choose` reports (cos, coverage, margin, typed,
-    type_found, passage_coverage, unseen, ...): the sentence's cosine with the question, its idf-weighted coverage
-    of the question's terms, its lead over the runner-up sentence, and 1 when the question is typed (when, how
-    much, who, ...) but no phrase of that kind was found among the candidate sentences."""
-    derived = {**features, "typed_missing": features.get("typed", 0.0) * (1.0 - features.get("type_found", 0.0))}
-    return [float(derived.get(name, 0.0)) for name in FEATURES]
+def vector(features: dict[str, float], names: tuple[str, ...] | list[str] | None = None) -> list[float]:
+    """The model's inputs, in the order of `names` (default: the fitted model's), from the features `choose`
+    reports: cos (the sentence's cosine with the question), coverage (idf-weighted share of the question's terms
+    in it and its context), margin (its lead over the runner-up sentence), typed_missing (1 when the question is
+    typed, when/how much/who/..., but the answer holds no phrase of that kind), typed_found, number_missing (1 when
+    a number the question names, "4.0", "2019", is not in the answer's passage), top_passage (1 when the answer is
+    in the top-ranked passage), passage_coverage, unseen (idf share of question terms no document holds), top_dense."""
+    derived = {
+        **features,
+        "typed_missing": features.get("typed", 0.0) * (1.0 - features.get("type_found", 0.0)),
+        "typed_found": features.get("typed", 0.0) * features.get("type_found", 0.0),
+    }
+    return [float(derived.get(name, 0.0)) for name in (names if names is not None else model()["features"])]
 
 
 @lru_cache(maxsize=1)
@@ -40,7 +58,7 @@ def model() -> dict[str, Any]:
 
 def probability(features: dict[str, float], params: dict[str, Any] | None = None) -> float:
     p = params or model()
-    z = p["intercept"] + sum(w * x for w, x in zip(p["weights"], vector(features)))
+    z = p["intercept"] + sum(w * x for w, x in zip(p["weights"], vector(features, p["features"]), strict=True))
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
@@ -48,5 +66,10 @@ def threshold() -> float:
     return float(model()["threshold"])
 
 
-def label(prob: float) -> str:
-    return "likely" if prob >= LIKELY else ("uncertain" if prob >= UNLIKELY else "unlikely")
+def label(prob: float, cutoff: float | None = None) -> str:
+    """Words for a probability: an answer citeqa gives is "likely" or "uncertain", never "unlikely"."""
+    return (
+        "likely"
+        if prob >= LIKELY
+        else ("uncertain" if prob >= (threshold() if cutoff is None else cutoff) else "unlikely")
+    )

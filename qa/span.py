@@ -211,8 +211,7 @@ def typed_phrases(text: str, qtype: QType) -> list[tuple[int, int]]:
     if keep:
         found = [(s, e) for s, e in found if keep(text[s:e])]
     if qtype.counted:  # "how many employees": a number that counts something else ("48,200 residents") does not answer
-        asked = set(terms(" ".join(qtype.counted)))
-        found = [(s, e) for s, e in found if _counts(text, s, e, asked)]
+        found = [(s, e) for s, e in found if _counts(text, s, e, qtype.counted)]
     if qtype.kind == "name":  # who/which company: a place name ("at the Riverbend County Building") does not answer
         found = [(s, e) for s, e in found if not _PLACE_BEFORE.search(text[max(0, s - 12) : s])]
     return found
@@ -221,16 +220,32 @@ def typed_phrases(text: str, qtype: QType) -> list[tuple[int, int]]:
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|into|across|along)\s+(?:the\s+)?$", re.IGNORECASE)
 
 
-def _counts(text: str, start: int, end: int, asked: set[str]) -> bool:
+_OF_WHOM = {"you", "us", "them", "those", "these", "whom", "which"}
+
+
+def _counts(text: str, start: int, end: int, counted: tuple[str, ...]) -> bool:
     """True when the number at [start, end) counts the asked thing, or counts nothing named ("1,312 of you");
-    "612 miles of water mains" counts miles, not employees."""
+    "612 miles of water mains" counts miles, not employees; "two of the steel girders" counts girders, not
+    workers; "300 bicycle spaces" does not answer "how many parking spaces" (the words before the counted noun
+    name another kind of it)."""
+    asked = set(terms(" ".join(counted)))
+    head = set(terms(counted[-1])) if counted else set()
     unit = re.findall(r"(?<=\d)\s*([A-Za-z][\w'-]*)", text[start:end])
     if unit and unit[-1].lower() not in ("thousand", "million", "billion", "trillion"):
         return bool(set(terms(unit[-1])) & asked)
-    after = re.findall(r"[A-Za-z][\w'-]*", re.split(r"[,.;:!?()]", text[end : end + 40])[0])[:3]  # to the next comma
-    if not after or after[0].lower() in ("of", "in", "on", "at", "by", "to", "and", "or", "are", "is", "were", "was"):
+    words_after = re.findall(r"[A-Za-z][\w'-]*", re.split(r"[,.;:!?()]", text[end : end + 50])[0])  # to a comma
+    after = words_after[:3]
+    if after and after[0].lower() == "of":  # "two of the steel girders", "1,312 of you"
+        rest = [w for w in words_after[1:5] if w.lower() not in ("the", "our", "their", "its", "these", "those")]
+        return not rest or rest[0].lower() in _OF_WHOM or any(set(terms(w)) & asked for w in rest)
+    if not after or after[0].lower() in ("in", "on", "at", "by", "to", "and", "or", "are", "is", "were", "was"):
         return True
-    return any(set(terms(w)) & asked for w in after)
+    words = [set(terms(w)) for w in after]
+    at = next((i for i, t in enumerate(words) if t & head), None)
+    if at is not None and len(asked - head) > 0:  # "how many parking spaces": the words before "spaces" must agree
+        before = set().union(*words[:at]) if at else set()
+        return not before or bool(before & asked)
+    return any(t & asked for t in words)
 
 
 def phrases(text: str, kind: str) -> list[tuple[int, int]]:
