@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 FLAT_MAX = 50_000
-HNSW_MAX = 500_000
+HNSW_MAX = 1_000_000  # 100k documents (545,839 passages): HNSW 2.7 ms a search against IVF-PQ's 13.7 ms (CPU, p50)
 KINDS = ("flat", "hnsw", "ivf")
 
 

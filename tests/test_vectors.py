@@ -122,3 +122,28 @@ def test_a_damaged_structure_costs_time_never_an_answer(monkeypatch: pytest.Monk
     assert again.describe()["delta"] == again.counts()["chunks"]  # every vector read from the rows, exact
     for cid, (_, vec) in _own_vectors(again).items():
         assert again.dense.search(vec, 1)[0] == cid
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_an_approximate_structure_rescores_its_candidates_from_its_float16_rows(
+    kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The store reads only the k passages it keeps: the structure's candidates are rescored from `<W>.f16.npy`."""
+    monkeypatch.setenv("CITEQA_VECTOR_INDEX", kind)
+    emb = FakeEmbedder()
+    store = _store(tmp_path / "idx", emb)
+    store.put(prepare(_docs(30), emb))
+    store.merge()
+    w = store.describe()["watermark"]
+    assert (tmp_path / "idx" / "vectors" / f"{w}.f16.npy").is_file()
+    monkeypatch.setenv("CITEQA_VECTOR_INDEX", "flat")  # the size rule now says flat: the saved structure is what it is
+    for index in (store, _store(tmp_path / "idx", emb)):
+        assert index.describe()["index"].startswith(kind)
+        own = _own_vectors(index)
+        ids = np.array(list(own))
+        mat = np.stack([v for _, v in own.values()])
+        for cid, (_doc, vec) in list(own.items())[::7]:
+            found = index.dense.search(vec, 5)
+            assert len(found) <= 5 and found[0] == cid  # its own vector first, and no more than k
+            exact = ids[np.argsort(-(mat @ vec), kind="stable")]
+            assert set(found[:3]) <= set(exact[:8])  # the order is cosine order (to float16), not the codes'
