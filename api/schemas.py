@@ -165,7 +165,7 @@ class AnswerOut(_Open):
                     "answered": True,
                     "confidence": 1.0,
                     "confidence_label": "likely",
-                    "threshold": 0.2297,
+                    "threshold": 0.1981,
                     "spelling": None,
                     "passages": [
                         {
@@ -177,7 +177,7 @@ class AnswerOut(_Open):
                             "start": 708,
                             "end": 1532,
                             "scores": {
-                                "dense": 0.641,
+                                "dense": 0.68,
                                 "lexical": 12.07,
                                 "fused": 1.0,
                                 "sentence": 0.787,

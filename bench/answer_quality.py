@@ -148,8 +148,8 @@ def render(after: dict[tuple[str, str], dict[str, Any]], embedder_name: str) -> 
         '  three more of typed_missing, typed_found, number_missing (a number the question names, "4.0", is not in the',
         "  answer's passage), top_passage, passage_coverage, unseen, top_dense, holding typed_missing).",
         f"  Threshold {model['threshold']}: the highest that still answers 95% of the answerable dev questions.",
-        f"  Dev Brier score {model['dev_brier']}. Words: likely >= {confidence.LIKELY}, uncertain from the threshold,",
-        "  unlikely below it (withheld).",
+        f"  Dev Brier score {model['dev_brier']}. Words: likely >= {confidence.LIKELY}, uncertain from the threshold, "
+        "unlikely below it (withheld).",
         "- Spelling: a question word that is neither in the corpus vocabulary (or its stem) nor an English word",
         "  (pyspellchecker's list) is replaced by the nearest corpus word within edit distance 1-2.",
         "",

@@ -20,7 +20,7 @@ from index.lexical import terms
 from index.sentences import SPLITTER
 from index.store import PreparedDocument
 from index.vectorize import MODE as SENTENCE_VECTORS
-from index.vectorize import DocParts, flat, vectorize
+from index.vectorize import VECTORS_VERSION, DocParts, flat, vectorize
 
 EMBED_TITLE = True  # passages are embedded as "title. passage" (measured: see docs/QUALITY.md)
 
@@ -42,6 +42,7 @@ def chunking_manifest(params: ChunkParams) -> dict[str, Any]:
         **params.as_dict(),
         "splitter": SPLITTER,
         "sentence_vectors": SENTENCE_VECTORS,
+        "vectors_version": VECTORS_VERSION,
         "embed_title": EMBED_TITLE,
         "version": CHUNKER_VERSION,
     }

@@ -15,7 +15,7 @@ CITEQA_CACHE                 cache                 ~/.cache/citeqa (the ONNX exp
 CITEQA_THREADS               threads               None: the CPU count (ONNX embedding workers)
 CITEQA_VECTOR_INDEX          vector_index          auto | flat | hnsw | ivf
 CITEQA_SPLITTER              splitter              rules | pysbd (sentence boundaries: index/splitter.py or pysbd)
-CITEQA_SENTENCE_VECTORS      sentence_vectors      separate | sentences | late (index/vectorize.py)
+CITEQA_SENTENCE_VECTORS      sentence_vectors      sentences | separate | late (index/vectorize.py)
 CITEQA_STORE                 store                 faiss | milvus:///path/file.db | milvus://host:19530 | https://...
 CITEQA_MILVUS_TOKEN          milvus_token          None
 CITEQA_MILVUS_PREFIX         milvus_prefix         citeqa (collection names' prefix)
@@ -104,7 +104,7 @@ class Settings:
     threads: int | None = None
     vector_index: str = "auto"
     splitter: str = "rules"
-    sentence_vectors: str = "separate"
+    sentence_vectors: str = "sentences"
     store: StoreAddress = StoreAddress()
     milvus_token: str | None = None
     milvus_prefix: str = "citeqa"

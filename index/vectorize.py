@@ -1,24 +1,25 @@
 """Passages and their sentences -> vectors, with one model pass over the text instead of two.
 
 `vectorize(embedder, docs, embed_text)` -> (chunk_vectors, sentence_vectors), rows in the order of `docs`,
-their chunks, their sentences. Both schemes below read the model's token states (the ONNX export's second
+their chunks, their sentences. Both pooled schemes read the model's token states (the ONNX export's second
 output) and mean-pool them over spans, L2-normalised:
   - sentence-first (default): each sentence is one model run, so its vector is exactly what embedding it alone
-    gives; a passage's vector is the mean of the token states of its sentences' runs plus one run of the title
-    ("Title."), standing in for embedding "Title. passage" whole.
+    gives; a passage's vector is the mean of the title run's token states ("Title.", with its [CLS] and [SEP])
+    and its sentences' inner token states (each sentence run's own [CLS]/[SEP] left out, so the pooled passage
+    has one of each, as one run of "Title. passage" has), standing in for embedding "Title. passage" whole.
   - late chunking: each passage is one run of `embed_text(title, passage)` ("Title. passage text", whitespace
     collapsed), its pooled output the passage vector; a sentence's vector is the mean of that run's token
     states over the sentence's tokens (tokenizer offsets map the sentence's characters, shifted by the title
     prefix and the collapsed whitespace, to tokens). A sentence truncated away is embedded on its own.
 An embedder without token outputs (torch, test fakes) embeds passages and sentences separately.
 
-CITEQA_SENTENCE_VECTORS picks the scheme (measured in docs/BENCHMARKS.md):
-    separate   (default) one run per passage and one per sentence: ~2x the model work of the others, but the
-               quality the answer step was calibrated on (SciFact nDCG@10 0.7396 vs 0.7363; gold Recall@5 0.957
-               vs 0.915 for `sentences`)
-    sentences  one run per sentence and one per title; passage vectors pooled from those runs (1.79x the plain
-               baseline's documents/s on 1,000 SciFact abstracts)
+CITEQA_SENTENCE_VECTORS picks the scheme (measured in docs/BENCHMARKS.md, section 2b):
+    sentences  (default) one run per sentence and one per title; passage vectors pooled from those runs
+               (~1.6-1.8x the plain baseline's documents/s on 1,000 SciFact abstracts; full SciFact nDCG@10
+               0.7375 vs 0.7396 for `separate` with pysbd)
+    separate   one run per passage and one per sentence: ~2x the model work (~0.55-0.7x the baseline)
     late       one run per passage; sentence vectors pooled from it (1.57x; nDCG@10 0.7345)
+VECTORS_VERSION is part of the index manifest: an index whose vectors were made another way is refused.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from index.embed import Embedder
 from index.settings import Settings
 
 MODES = ("late", "separate", "sentences")
+VECTORS_VERSION = 2  # 2: sentence-first passages pool the sentences' inner tokens (one [CLS]/[SEP], the title's)
 MODE = Settings.from_env().sentence_vectors  # CITEQA_SENTENCE_VECTORS, read when the module loads
 _WORD = re.compile(r"\S+")
 
@@ -177,21 +179,31 @@ def _from_sentences(
         for d in batch:
             title_run = next(it) if texts[at] else None
             at += 1
-            sums = np.zeros((len(d.sentences) + 1, dim), np.float64)  # prefix sums of the runs' token states
+            # prefix sums over the sentence runs of their inner token states (no [CLS]/[SEP]), and the specials
+            sums = np.zeros((len(d.sentences) + 1, dim), np.float64)
             counts = np.zeros(len(d.sentences) + 1, np.int64)
+            specials: list[np.ndarray] = []
             for k in range(len(d.sentences)):
                 vec, states, _ = next(it)
                 sent_vecs[row + k] = vec
-                sums[k + 1] = sums[k] + states.sum(axis=0)
-                counts[k + 1] = counts[k] + len(states)
+                sums[k + 1] = sums[k] + states[1:-1].sum(axis=0)
+                counts[k + 1] = counts[k] + max(0, len(states) - 2)
+                specials.append(states[0] + states[-1] if len(states) >= 2 else states.sum(axis=0))
                 at += 1
-            t_sum, t_n = (title_run[1].sum(axis=0), len(title_run[1])) if title_run is not None else (np.zeros(dim), 0)
             starts = [s for s, _, _ in d.sentences]
             ends = [e for _, e, _ in d.sentences]
             for c, (cs, ce) in enumerate(d.chunks):
                 k0 = bisect_left(starts, cs)  # the chunk's sentences: k0..k1-1 (sentences are in text order)
                 k1 = max(k0, bisect_right(ends, ce))
-                mean = (t_sum + sums[k1] - sums[k0]) / max(1, t_n + counts[k1] - counts[k0])
+                # one [CLS] and one [SEP], as one run of "Title. passage" has: the title run's whole, or else
+                # the first sentence's specials
+                if title_run is not None:
+                    head, n_head = title_run[1].sum(axis=0), len(title_run[1])
+                elif k1 > k0:
+                    head, n_head = specials[k0], 2
+                else:
+                    head, n_head = np.zeros(dim), 0
+                mean = (head + sums[k1] - sums[k0]) / max(1, n_head + counts[k1] - counts[k0])
                 chunk_vecs[base + c] = mean / max(float(np.linalg.norm(mean)), 1e-12)
             base += len(d.chunks)
             row += len(d.sentences)

@@ -91,6 +91,23 @@ def test_an_index_built_with_another_model_is_refused_then_rebuilt(default_corpu
     assert open_store(settings.index, FakeEmbedder(dim=32)).counts()["documents"] == 5
 
 
+def test_an_index_with_vectors_made_another_way_is_refused(
+    default_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.build as build
+
+    settings = Settings(corpus=default_corpus, index=tmp_path / "idx")
+    monkeypatch.setattr(build, "SENTENCE_VECTORS", "late")
+    sync(settings, FakeEmbedder())
+    monkeypatch.setattr(build, "SENTENCE_VECTORS", "sentences")  # CITEQA_SENTENCE_VECTORS changed
+    with pytest.raises(IndexMismatch, match="sentence_vectors.*qa index"):
+        open_store(settings.index, FakeEmbedder())
+    sync(settings, FakeEmbedder())
+    monkeypatch.setattr(build, "VECTORS_VERSION", build.VECTORS_VERSION - 1)  # an index of an older pooling
+    with pytest.raises(IndexMismatch, match="vectors_version.*qa index"):
+        open_store(settings.index, FakeEmbedder())
+
+
 def test_missing_and_old_format_indexes_name_the_fix(default_corpus: Path, tmp_path: Path) -> None:
     with pytest.raises(IndexMissing, match="qa index"):
         open_store(tmp_path / "none", FakeEmbedder())

@@ -142,6 +142,41 @@ def test_sentence_first_mode_pools_passages_from_sentence_runs(monkeypatch: pyte
     assert emb.texts_embedded == 1 + 3  # the title once, each sentence once
 
 
+class SpecialTokenEmbedder(FakeTokenEmbedder):
+    """Like FakeTokenEmbedder, but [CLS] and [SEP] have states of their own and a text's vector means every state,
+    specials included (as the real model's pooling does)."""
+
+    def _states(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        states, offsets = super()._states(text)
+        states[0, 1], states[-1, 2] = 1.0, 1.0
+        return states, offsets
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for i, t in enumerate(texts):
+            mean = self._states(t)[0].mean(axis=0)
+            out[i] = mean / np.linalg.norm(mean)
+        return out
+
+
+def test_sentence_first_passages_hold_one_cls_and_one_sep(monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.vectorize as vectorize_module
+
+    monkeypatch.setattr(vectorize_module, "MODE", "sentences")
+    text = "The council met in Lisbon. Budgets were cut by a third. Nobody objected. A vote followed in May."
+    doc = _doc("Council minutes", text, [(0, text.index(" A vote")), (text.index("Nobody"), len(text))])
+    emb = SpecialTokenEmbedder()
+    chunks, sentences = vectorize(emb, [doc], passage_embed_text)
+    assert np.allclose(sentences, emb.embed([text[s:e] for s, e, _ in doc.sentences]), atol=1e-6)
+    # context-free token states: the pooled passage is "Title. passage" embedded whole, one [CLS]/[SEP] pair, not
+    # one per sentence run
+    whole = emb.embed([passage_embed_text(doc.title, text[s:e]) for s, e in doc.chunks])
+    assert np.allclose(chunks, whole, atol=1e-6)
+    untitled = _doc("", text, [(0, len(text))])
+    chunks, _ = vectorize(emb, [untitled], passage_embed_text)
+    assert np.allclose(chunks[0], emb.embed([text])[0], atol=1e-6)  # no title run: the first sentence's specials
+
+
 def test_unknown_mode_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import index.vectorize as vectorize_module
     from index.errors import CiteqaError
