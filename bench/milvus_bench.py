@@ -1,15 +1,19 @@
 """FAISS, milvus-lite and a real Milvus server on SciFact, in one run: ask latency, nDCG@10, bulk write rate.
 
     .venv/bin/python -m bench.milvus_bench [--scifact DIR] [--docs 1000 | --full] [--asks 50] [--out docs/DEPLOY.md]
+        [--work DIR] [--stores faiss,lite,server[,lite-hybrid]]
 
 Corpus: SciFact's abstracts (the first --docs, or all 5,183 with --full), prepared once (index.build.prepare,
-the real default embedder) and kept in --cache; every store then receives the same prepared rows, so the
-write rates compare storage, not embedding. The real server is Milvus 2.3.5 from `milvus-server`
+the real default embedder) and kept in --work in shards (bench/prepared_cache.py), reused across stores and
+runs; every store then receives the same prepared rows, so the write rates compare storage, not embedding.
+`lite` is milvus-lite as citeqa creates it by default; `lite-hybrid` forces its BM25 function and hybrid
+search (CITEQA_MILVUS_LEXICAL=milvus-bm25). The real server is Milvus 2.3.5 from `milvus-server`
 (tests/milvus_server.py), on free loopback ports, started and stopped here.
 
 Measured per store:
-    write    Store.put in batches of qa.sync.BATCH documents under the write lock, then Store.merge, as `qa index`
-             does once the documents are embedded (embedding is the same work for every store and is excluded)
+    write    Store.inventory, Store.put in batches of qa.sync.BATCH documents under the write lock, then Store.merge,
+             as `qa index` does once the documents are embedded (embedding is the same work for every store and is
+             excluded); "puts only" leaves out the merge (a server: the seal and HNSW build of the passages)
     ask      Engine.ask over each store in process (question embedding included), --asks SciFact queries,
              after one warm-up ask; p50 and p95
     nDCG@10  SciFact test queries whose judged documents are all in the corpus, retrieval as `qa beir` runs it
@@ -20,12 +24,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.prepared_cache import DEFAULT_WORK, prepared_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- milvus-bench:begin -->", "<!-- milvus-bench:end -->"
@@ -38,15 +46,12 @@ def pct(values: list[float]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--scifact", default=str(ROOT.parent / "shared" / "bench" / "scifact"))
+    p.add_argument("--scifact", default=str(ROOT.parent.parent / "shared" / "bench" / "scifact"))
     p.add_argument("--docs", type=int, default=1000)
     p.add_argument("--full", action="store_true", help="all 5,183 abstracts")
     p.add_argument("--asks", type=int, default=50)
-    p.add_argument(
-        "--cache",
-        default=str(Path(tempfile.gettempdir()) / "citeqa-milvus-bench"),
-        help="where the prepared (embedded) documents are kept between runs",
-    )
+    p.add_argument("--work", default=str(DEFAULT_WORK), help="where the prepared (embedded) documents are kept")
+    p.add_argument("--stores", default="faiss,lite,server", help="faiss, lite, lite-hybrid, server (in this order)")
     p.add_argument("--out", default=str(ROOT / "docs" / "DEPLOY.md"))
     args = p.parse_args(argv)
 
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder = load_embedder()
     ds = load_dataset(args.scifact)
     docs = ds.documents if args.full else ds.documents[: args.docs]
-    prepared = prepared_documents(docs, embedder, Path(args.cache))
+    prepared = prepared_documents(docs, embedder, Path(args.work))
     ids = {d.doc_id for d in docs}
     qids = [q for q in ds.queries if ds.qrels.get(q) and set(ds.qrels[q]) <= ids]
     work = Path(tempfile.mkdtemp(prefix="citeqa-milvus-bench-"))
@@ -72,51 +77,53 @@ def main(argv: list[str] | None = None) -> int:
         "queries": len(qids),
         "asks": args.asks,
     }
+    stores = [x.strip() for x in args.stores.split(",") if x.strip()]
+    result["load_before"] = [round(x, 1) for x in os.getloadavg()]
     try:
-        local = LocalStore.open(work / "local", embedder.identity(), chunking_manifest(ChunkParams()), create=True)
-        result["faiss"] = run_store(local, prepared, ds, qids, embedder, work, args.asks)
 
-        def milvus(uri: str) -> Any:
-            store = MilvusStore(parse_store(uri), prefix="bench")
-            store.connect(expected_manifest(embedder), create=True)
+        def milvus(uri: str, lexical: str = "") -> Any:
+            os.environ["CITEQA_MILVUS_LEXICAL"] = lexical
+            try:
+                store = MilvusStore(parse_store(uri), prefix="bench")
+                store.connect(expected_manifest(embedder), create=True)
+            finally:
+                os.environ.pop("CITEQA_MILVUS_LEXICAL", None)
             return store
 
-        result["milvus_lite"] = run_store(
-            milvus(f"milvus://{work / 'lite.db'}"), prepared, ds, qids, embedder, work, args.asks
-        )
-        from tests.milvus_server import start
+        for name in stores:
+            if name not in STORE_KEYS:
+                raise SystemExit(f"unknown store {name!r}: use {', '.join(STORE_KEYS)}")
+            if name == "faiss":
+                local = LocalStore.open(
+                    work / "local", embedder.identity(), chunking_manifest(ChunkParams()), create=True
+                )
+                result["faiss"] = run_store(local, prepared, ds, qids, embedder, work, args.asks)
+            elif name in ("lite", "lite-hybrid"):
+                lexical = "milvus-bm25" if name == "lite-hybrid" else ""
+                store = milvus(f"milvus://{work / (name + '.db')}", lexical)
+                result["milvus_" + name.replace("-", "_")] = run_store(
+                    store, prepared, ds, qids, embedder, work, args.asks
+                )
+            else:
+                from tests.milvus_server import start
 
-        server = start(work / "server")
-        try:
-            result["milvus_server"] = run_store(milvus(server.uri), prepared, ds, qids, embedder, work, args.asks)
-        finally:
-            server.stop()
+                server = start(work / "server")
+                try:
+                    store = milvus(server.uri)
+                    result["milvus_server"] = run_store(store, prepared, ds, qids, embedder, work, args.asks)
+                finally:
+                    server.stop()
+            print(f"{name}: {json.dumps(result[STORE_KEYS[name]])}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    result["load_after"] = [round(x, 1) for x in os.getloadavg()]
     print(json.dumps(result))
-    write(Path(args.out), result)
+    if args.out and "faiss" in result:
+        shown = list(argv if argv is not None else sys.argv[1:])
+        if "--out" in shown:  # where the table went is not part of the command that measured it
+            del shown[shown.index("--out") : shown.index("--out") + 2]
+        write(Path(args.out), result, shown)
     return 0
-
-
-def prepared_documents(docs: list[Any], embedder: Any, cache: Path) -> list[Any]:
-    """index.build.prepare of the documents (the real model), kept in `cache` by corpus and embedder."""
-    import hashlib
-    import pickle
-
-    from index.build import prepare
-
-    key = hashlib.sha256(
-        json.dumps([[d.doc_id, d.content_hash] for d in docs] + [embedder.identity()], sort_keys=True).encode()
-    ).hexdigest()[:16]
-    path = cache / f"prepared-{len(docs)}-{key}.pkl"
-    if path.is_file():
-        with open(path, "rb") as fh:
-            return list(pickle.load(fh))
-    out = prepare(docs, embedder)
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
-        pickle.dump(out, fh)
-    return out
 
 
 class Timed:
@@ -144,19 +151,24 @@ class Timed:
 def run_store(
     store: Any, prepared: list[Any], ds: Any, qids: list[str], embedder: Any, work: Path, asks: int
 ) -> dict[str, Any]:
-    """Write the prepared documents as `qa index` does (batches of 32, one commit each), then ask and rank."""
+    """Write the prepared documents as `qa index` does (its inventory, then batches of 32, one commit each), then
+    ask and rank."""
     from qa.beir import run_queries
     from qa.engine import Engine, Settings
     from qa.retrieve import RetrievalConfig
     from qa.sync import BATCH
 
     t0 = time.perf_counter()
+    store.exclusions(), store.inventory()  # as `qa index` starts: the store then knows which ids are new
     for lo in range(0, len(prepared), BATCH):
         with store.writing():
             store.put(prepared[lo : lo + BATCH])
+    put_s = time.perf_counter() - t0
     store.merge()
     write_s = time.perf_counter() - t0
     out: dict[str, Any] = {
+        "put_s": round(put_s, 2),
+        "put_docs_per_s": round(len(prepared) / put_s),
         "write_s": round(write_s, 2),
         "docs_per_s": round(len(prepared) / write_s),
         "describe": {k: v for k, v in store.describe().items() if k in ("server", "lexical", "index")},
@@ -192,40 +204,60 @@ def ndcg(ds: Any, qids: list[str], run: dict[str, dict[str, float]]) -> float:
     return evaluate({q: run.get(q, {}) for q in qids}, ds.qrels)["ndcg_at_10"]
 
 
-def write(out: Path, r: dict[str, Any]) -> None:
-    f, lite, srv = r["faiss"], r["milvus_lite"], r["milvus_server"]
-    rows = [
-        ("local store (FAISS)", f, f["describe"].get("lexical", "—")),
-        ("milvus-lite 3.2", lite, lite["describe"]["lexical"]),
-        (f"Milvus server {srv['describe']['server']}", srv, srv["describe"]["lexical"]),
-    ]
+STORE_KEYS = {"faiss": "faiss", "lite": "milvus_lite", "lite-hybrid": "milvus_lite_hybrid", "server": "milvus_server"}
+STORES = (
+    ("faiss", "local store (FAISS)"),
+    ("milvus_lite", "milvus-lite 3.2"),
+    ("milvus_lite_hybrid", "milvus-lite 3.2, hybrid"),
+    ("milvus_server", "Milvus server"),
+)
+
+
+def markers(r: dict[str, Any]) -> tuple[str, str]:
+    """The 1,000-abstract run and the full run each own a section of --out."""
+    if r["documents"] < 5000:
+        return BEGIN, END
+    return BEGIN.replace("bench:", "bench-full:"), END.replace("bench:", "bench-full:")
+
+
+def write(out: Path, r: dict[str, Any], argv: list[str]) -> None:
+    f = r["faiss"]
+    rows = [(label, r[key]) for key, label in STORES if key in r]
+    begin, end = markers(r)
+    load = f"load average {r['load_before'][0]} before, {r['load_after'][0]} after"
     lines = [
-        BEGIN,
+        begin,
         "",
         f"SciFact, {r['documents']:,} abstracts ({r['chunks']:,} passages, {r['sentences']:,} sentences); "
         f"ask over {r['asks']} test queries in process, question embedding included; nDCG@10 over "
         f"{r['queries']} test queries whose judged abstracts are all in the corpus. One run, one machine "
-        "(2 shared cores), `python -m bench.milvus_bench" + ("" if r["documents"] < 5000 else " --full") + "`.",
+        f"(2 shared cores, {load}), `nice -n 10 python -m bench.milvus_bench {' '.join(argv)}`.",
         "",
-        "| store | lexical | ask p50 | ask p95 | × FAISS p50 | nDCG@10 | write (docs/s) | × local write |",
-        "|---|---|---|---|---|---|---|---|",
+        "| store | lexical | ask p50 | ask p95 | × FAISS p50 | nDCG@10 | Δ nDCG | write (docs/s) | × local write "
+        "| puts only (docs/s) | × local |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, m, lex in rows:
+    for name, m in rows:
+        d = m["describe"]
+        label = f"{name} {d['server']}" if name == "Milvus server" else name
         lines.append(
-            f"| {name} | {lex} | {m['ask_ms']['p50']} ms | {m['ask_ms']['p95']} ms | "
-            f"{m['ask_ms']['p50'] / f['ask_ms']['p50']:.1f}× | {m['ndcg_at_10']:.4f} | {m['docs_per_s']:,} | "
-            f"{m['docs_per_s'] / f['docs_per_s']:.2f}× |"
+            f"| {label} | {d.get('lexical') or 'tantivy'} | {m['ask_ms']['p50']} ms | {m['ask_ms']['p95']} ms | "
+            f"{m['ask_ms']['p50'] / f['ask_ms']['p50']:.1f}× | {m['ndcg_at_10']:.4f} | "
+            f"{m['ndcg_at_10'] - f['ndcg_at_10']:+.4f} | {m['docs_per_s']:,} | {m['docs_per_s'] / f['docs_per_s']:.2f}× | "
+            f"{m['put_docs_per_s']:,} | {m['put_docs_per_s'] / f['put_docs_per_s']:.2f}× |"
         )
     calls = "; ".join(
-        f"{n}: " + ", ".join(f"{k} p50 {v['p50']} ms" for k, v in m.get("call_ms", {}).items()) for n, m, _ in rows[1:]
+        f"{n}: " + ", ".join(f"{k} p50 {v['p50']} ms" for k, v in m.get("call_ms", {}).items())
+        for n, m in rows
+        if m.get("call_ms")
     )
-    lines += ["", f"Milvus calls during the asks ({calls}).", "", END]
+    lines += ["", f"Milvus calls during the asks ({calls}).", "", end]
     text = out.read_text(encoding="utf-8") if out.exists() else ""
     block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
-        text = text.rstrip() + "\n\n## Benchmark: FAISS, milvus-lite, Milvus server\n\n" + block + "\n"
+        text = text.rstrip() + "\n\n" + block + "\n"
     out.write_text(text, encoding="utf-8")
 
 

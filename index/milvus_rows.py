@@ -61,7 +61,7 @@ def document_rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
                 "metadata": dict(d.metadata),
                 "parts": _overlapping(layout, s, e),
             },
-            "vector": p.chunk_vectors[i].tolist(),
+            "vector": p.chunk_vectors[i],  # an array: index/milvus_insert.py packs it
         }
         for i, (s, e, s0, s1) in enumerate(p.chunks)
     ]
@@ -73,7 +73,7 @@ def document_rows(p: PreparedDocument) -> dict[str, list[dict[str, Any]]]:
             "start": s,
             "end": e,
             "heading": bool(h),
-            "vector": p.sentence_vectors[i].tolist(),
+            "vector": p.sentence_vectors[i],
         }
         for i, (s, e, h) in enumerate(p.sentences)
     ]

@@ -51,6 +51,19 @@ def detect(client: Any, local: bool) -> Capabilities:
     return Capabilities(version, at_least, (major, minor) >= (2, 4), "INVERTED" if (major, minor) >= (2, 4) else "Trie")
 
 
+def lexical_mode(caps: Capabilities, lite: bool, asked: str = "") -> str:
+    """How a new store finds its lexical candidates: "milvus-bm25" (Milvus's BM25 function, one hybrid search)
+    or "candidates" (one dense search; BM25 in the process over the candidates' stored terms).
+    `asked` is CITEQA_MILVUS_LEXICAL: "" (the default below), "candidates", or "milvus-bm25" (where supported).
+    Default: milvus-bm25 on servers that have it (2.5+); candidates on milvus-lite, whose pure-Python hybrid
+    search costs several dense searches (docs/DEPLOY.md, Measured) for an nDCG@10 no better."""
+    if asked == "candidates" or not caps.bm25:
+        return "candidates"
+    if asked == "milvus-bm25":
+        return "milvus-bm25"
+    return "candidates" if lite else "milvus-bm25"
+
+
 def create_collections(
     client: Any, names: dict[str, str], expected: dict[str, Any], local: bool, caps: Capabilities
 ) -> dict[str, Any]:
@@ -60,8 +73,8 @@ def create_collections(
 
     dim = int(expected["dim"])
     _drop(client, names)
-    forced = Settings.from_env().milvus_lexical == "candidates"  # CITEQA_MILVUS_LEXICAL=candidates
-    lexical = "milvus-bm25" if caps.bm25 and not forced else "candidates"
+    lite = local or caps.version.startswith("milvus_lite")  # embedded, or behind `milvus_lite server`
+    lexical = lexical_mode(caps, lite, Settings.from_env().milvus_lexical)
     try:
         if lexical == "milvus-bm25":
             try:

@@ -48,10 +48,9 @@ class CorpusStats:
         """BM25 of one chunk (its terms) for the query terms; 0.0 when none is in the corpus or the chunk."""
         if not self.n or not query:
             return 0.0
-        tf = Counter(toks)
         norm = K1 * (1 - B + B * max(1, len(toks)) / (self.tokens / self.n))
         score = 0.0
         for t in query:
-            if t in tf and t in self.df:
-                score += self.idf(t) * tf[t] / (tf[t] + norm)
+            if t in self.df and (tf := toks.count(t)):  # a few query terms: count them, not the passage's every term
+                score += self.idf(t) * tf / (tf + norm)
         return score

@@ -19,7 +19,8 @@ CITEQA_SENTENCE_VECTORS      sentence_vectors      sentences | separate | late (
 CITEQA_STORE                 store                 faiss | milvus:///path/file.db | milvus://host:19530 | https://...
 CITEQA_MILVUS_TOKEN          milvus_token          None
 CITEQA_MILVUS_PREFIX         milvus_prefix         citeqa (collection names' prefix)
-CITEQA_MILVUS_LEXICAL        milvus_lexical        "" | candidates (BM25 over the dense candidates, not Milvus's)
+CITEQA_MILVUS_LEXICAL        milvus_lexical        "" | candidates | milvus-bm25 (a new Milvus store's lexical mode:
+                                                   index/milvus_schema.py lexical_mode; "" its default)
 CITEQA_MAX_UPLOAD_SENTENCES  max_upload_sentences  20000 (an upload's cost cap: about 2 minutes of embedding)
 CITEQA_API_KEY               api_key               None: writes answer 403
 CITEQA_CORS_ORIGINS          cors_origins          (): no CORS headers; "https://a.example,https://b.example"
@@ -152,7 +153,9 @@ class Settings:
             store=StoreAddress.parse(get("STORE")),
             milvus_token=get("MILVUS_TOKEN") or None,
             milvus_prefix=get("MILVUS_PREFIX") or "citeqa",
-            milvus_lexical=get("MILVUS_LEXICAL"),
+            milvus_lexical=_choice(
+                "CITEQA_MILVUS_LEXICAL", get("MILVUS_LEXICAL").lower(), ("", "candidates", "milvus-bm25")
+            ),
             max_upload_sentences=_lenient_whole(get("MAX_UPLOAD_SENTENCES"), cls.max_upload_sentences),
             api_key=get("API_KEY") or None,
             cors_origins=tuple(o.strip() for o in get("CORS_ORIGINS").split(",") if o.strip()),
@@ -179,6 +182,12 @@ def _seconds(name: str, raw: str) -> float | None:
     if not 0 < value < 1e6:
         raise CiteqaError(f"{name}={raw!r} is not valid: use a number of seconds above 0")
     return value
+
+
+def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
+    if raw not in allowed:
+        raise CiteqaError(f"{name}={raw!r} is not valid: use one of {', '.join(a for a in allowed if a)}")
+    return raw
 
 
 def _whole(name: str, raw: str) -> int | None:

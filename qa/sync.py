@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from index.chunk import ChunkParams
 from index.documents import Document, corpus_files, make_document, make_document_noting, read_metadata
 from index.embed import Embedder
 from index.errors import BadDocument, CorpusNotFound, IndexCorrupt, IndexMismatch, IndexMissing, UnsupportedType
-from index.store import Store
+from index.store import DocumentState, PreparedDocument, Store
 
 BATCH = 32  # documents per commit
 
@@ -95,45 +96,35 @@ def sync_folder(
             report.unchanged += 1
             continue
         todo.append((path, fp))
-    done = 0
     if progress:
         progress(0, len(todo))
     params = ChunkParams()
     claimed: dict[str, str] = {}
-    for i in range(0, len(todo), batch):
-        docs: list[Document] = []
-        fps: list[str] = []
-        for path, fp in todo[i : i + batch]:
-            try:
-                doc, notes = make_document_noting(path.read_bytes(), path.name, metadata.get(path.name))
-            except (BadDocument, UnsupportedType, OSError) as exc:  # reported, never skipped silently
-                report.warnings.append(f"skipped {path.name}: {exc}")
-                continue
-            report.warnings += [f"{path.name}: {note}" for note in notes]  # e.g. a scanned page without OCR
-            owner = claimed.get(doc.doc_id) or (taken.get(doc.doc_id) if taken.get(doc.doc_id) != path.name else None)
-            if owner and owner != path.name:
-                report.warnings.append(f"skipped {path.name}: its id {doc.doc_id!r} is taken by {owner}")
-                continue
-            claimed[doc.doc_id] = path.name
-            st = by_source.get(path.name)
-            if (
-                st is not None
-                and st.content_hash == doc.content_hash
-                and st.fingerprint
-                and st.fingerprint.rsplit(":", 1)[-1] == fp.rsplit(":", 1)[-1]
-            ):
-                report.unchanged += 1  # same text and metadata: not split, not embedded
-                continue
-            docs.append(doc)
-            fps.append(fp)
-        if docs:
-            prepared = prepare(docs, embedder, params, "corpus")
-            store.put([_with_fp(p, fp) for p, fp in zip(prepared, fps)])
-            report.embedded += [d.doc_id for d in docs]
+    # a batch's write overlaps the next batch's reading and embedding; writes stay in order, one at a time
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-index-write")
+    pending: Future[None] | None = None
+
+    def commit(prepared: list[PreparedDocument], done: int) -> None:
+        if prepared:
+            store.put(prepared)
             faults.point("sync:batch-committed")
-        done = min(len(todo), i + batch)
         if progress:
             progress(done, len(todo))
+
+    try:
+        for i in range(0, len(todo), batch):
+            docs, fps = _read_batch(todo[i : i + batch], metadata, claimed, taken, by_source, report)
+            prepared = (
+                [_with_fp(p, fp) for p, fp in zip(prepare(docs, embedder, params, "corpus"), fps)] if docs else []
+            )
+            if pending is not None:
+                pending.result()  # the previous batch is committed before this one is written
+            pending = writer.submit(commit, prepared, min(len(todo), i + batch))
+            report.embedded += [d.doc_id for d in docs]
+        if pending is not None:
+            pending.result()
+    finally:
+        writer.shutdown(wait=True)
     present = {p.name for p in files} - excluded
     gone = [st.doc_id for st in inv.values() if st.origin == "corpus" and st.source not in present]
     if gone:
@@ -145,6 +136,43 @@ def sync_folder(
     c = store.counts()
     report.documents, report.chunks = c["documents"], c["chunks"]
     return report
+
+
+def _read_batch(
+    todo: list[tuple[Path, str]],
+    metadata: dict[str, Any],
+    claimed: dict[str, str],
+    taken: dict[str, str],
+    by_source: dict[str, DocumentState],
+    report: SyncReport,
+) -> tuple[list[Document], list[str]]:
+    """The files of one batch that need embedding, read: (documents, their fingerprints)."""
+    docs: list[Document] = []
+    fps: list[str] = []
+    for path, fp in todo:
+        try:
+            doc, notes = make_document_noting(path.read_bytes(), path.name, metadata.get(path.name))
+        except (BadDocument, UnsupportedType, OSError) as exc:  # reported, never skipped silently
+            report.warnings.append(f"skipped {path.name}: {exc}")
+            continue
+        report.warnings += [f"{path.name}: {note}" for note in notes]  # e.g. a scanned page without OCR
+        owner = claimed.get(doc.doc_id) or (taken.get(doc.doc_id) if taken.get(doc.doc_id) != path.name else None)
+        if owner and owner != path.name:
+            report.warnings.append(f"skipped {path.name}: its id {doc.doc_id!r} is taken by {owner}")
+            continue
+        claimed[doc.doc_id] = path.name
+        st = by_source.get(path.name)
+        if (
+            st is not None
+            and st.content_hash == doc.content_hash
+            and st.fingerprint
+            and st.fingerprint.rsplit(":", 1)[-1] == fp.rsplit(":", 1)[-1]
+        ):
+            report.unchanged += 1  # same text and metadata: not split, not embedded
+            continue
+        docs.append(doc)
+        fps.append(fp)
+    return docs, fps
 
 
 def _with_fp(p: Any, fp: str) -> Any:

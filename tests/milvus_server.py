@@ -90,10 +90,33 @@ class MilvusServer:
             pass
 
 
-def start(data: Path, timeout: float = 240) -> MilvusServer:
+ETCD_PEER_PORT = 2380  # embedded etcd's peer port: fixed, so one milvus-server per machine at a time
+
+
+def _wait_peer_port_free(timeout: float) -> None:
+    """Wait while another milvus-server on this machine holds embedded etcd's fixed peer port."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", ETCD_PEER_PORT))
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"port {ETCD_PEER_PORT} (embedded etcd) stayed taken for {timeout:.0f}s: "
+                        "another milvus-server runs on this machine"
+                    ) from None
+        time.sleep(2)
+
+
+def start(data: Path, timeout: float = 240, wait_for_other: float = 900) -> MilvusServer:
+    """`wait_for_other`: how long to wait for another milvus-server on this machine to stop first."""
     exe = executable()
     if exe is None:
         raise FileNotFoundError("milvus-server not found: pip install 'citeqa[dev]' (the `milvus` package)")
+    _wait_peer_port_free(wait_for_other)
     data.mkdir(parents=True, exist_ok=True)
     ports = dict(zip(PORTS, free_ports(len(PORTS))))
     out = open(data / "launcher.log", "w")  # noqa: SIM115 - the child keeps writing to it
@@ -147,11 +170,31 @@ class Counting:
 
     def __getattr__(self, name: str):  # noqa: ANN204
         attr = getattr(self.inner, name)
+        if name == "_get_connection":  # the store's column inserts go through the connection: batch_insert
+            return lambda *a, **kw: _CountingConnection(attr(*a, **kw), self.calls)
         if name not in self.CALLS:
             return attr
 
         def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             self.calls.append(name)
+            return attr(*args, **kwargs)
+
+        return counted
+
+
+class _CountingConnection:
+    """The client's connection, counting its column inserts (index/milvus_insert.py) as "insert"."""
+
+    def __init__(self, inner: object, calls: list[str]) -> None:
+        self.inner, self.calls = inner, calls
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        attr = getattr(self.inner, name)
+        if name != "batch_insert":
+            return attr
+
+        def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            self.calls.append("insert")
             return attr(*args, **kwargs)
 
         return counted

@@ -205,18 +205,26 @@ def test_an_interrupted_bulk_load_resumes(lite: Settings, fake_embedder) -> None
     assert again == counts and store.count() == counts["chunks"]  # the half-written rows were replaced
 
 
-def test_a_question_costs_two_round_trips_on_lite(lite: Settings, fake_embedder) -> None:
-    """milvus-lite has BM25 functions: one hybrid search (dense + BM25) and one sentence fetch."""
+@pytest.mark.parametrize(
+    ("asked", "lexical", "search"),
+    [("", "candidates", "search"), ("milvus-bm25", "milvus-bm25", "hybrid_search")],
+)
+def test_a_question_costs_two_round_trips_on_lite(
+    lite: Settings, fake_embedder, monkeypatch: pytest.MonkeyPatch, asked: str, lexical: str, search: str
+) -> None:
+    """By default one dense search (BM25 over its candidates' stored terms) and one sentence fetch; with
+    CITEQA_MILVUS_LEXICAL=milvus-bm25, milvus-lite's BM25 function: one hybrid search and one sentence fetch."""
     from tests.milvus_server import Counting
 
+    monkeypatch.setenv("CITEQA_MILVUS_LEXICAL", asked)
     sync(lite, fake_embedder)
     engine = open_engine(lite, embedder=fake_embedder)
-    assert engine.health()["store"]["lexical"] == "milvus-bm25"
+    assert engine.health()["store"]["lexical"] == lexical
     engine.store.client = counter = Counting(engine.store.client)  # type: ignore[assignment]
     for q in QUESTIONS:
         counter.calls.clear()
         result = engine.ask(q).to_dict()
-        assert counter.calls == ["hybrid_search", "get"], (q, counter.calls)
+        assert counter.calls == [search, "get"], (q, counter.calls)
         assert any(p["scores"]["lexical"] > 0 for p in result["passages"])
 
 
@@ -432,9 +440,32 @@ def test_pages_travel_with_the_passages(lite: Settings, fake_embedder) -> None:
         result = engine.ask("Who was awarded the Motagua dredging contract?", doc_ids=[doc.doc_id]).to_dict()
         top = result["passages"][0]
         assert top["doc_id"] == doc.doc_id and "Valencia" in top["text"]
-        assert counter.calls == ["hybrid_search", "get"], counter.calls
+        assert counter.calls == ["search", "get"], counter.calls
         full = engine.store.document(doc.doc_id)  # the whole document's pages, read here to check against
         assert len(full.parts) == 2
         for p in result["passages"]:
             assert {k: p[k] for k in ("page", "page_end", "location", "ocr")} == where(full.parts, p["start"], p["end"])
         assert top["page_end"] == 2 and top["location"] in ("p. 2", "pp. 1–2"), top
+
+
+def test_the_lexical_mode_a_new_store_gets() -> None:
+    """milvus-lite: candidates unless milvus-bm25 is asked for; a 2.5+ server: its BM25 function unless
+    candidates is asked for; a server without one (2.3, 2.4): candidates whatever is asked."""
+    from index.milvus_schema import Capabilities, lexical_mode
+
+    lite, v25, v23 = (
+        Capabilities("milvus_lite-3.2.2", True, True, "INVERTED"),
+        Capabilities("2.5.10", True, True, "INVERTED"),
+        Capabilities("v2.3.5-lite", False, False, "Trie"),
+    )
+    assert [lexical_mode(lite, True, a) for a in ("", "candidates", "milvus-bm25")] == [
+        "candidates",
+        "candidates",
+        "milvus-bm25",
+    ]
+    assert [lexical_mode(v25, False, a) for a in ("", "candidates", "milvus-bm25")] == [
+        "milvus-bm25",
+        "candidates",
+        "milvus-bm25",
+    ]
+    assert {lexical_mode(v23, False, a) for a in ("", "candidates", "milvus-bm25")} == {"candidates"}

@@ -78,6 +78,7 @@ def test_store_addresses_parse_to_a_kind(value: str | None, address: StoreAddres
         {"CITEQA_THREADS": "many"},
         {"CITEQA_HEADER_TIMEOUT": "0"},
         {"CITEQA_MAX_CONNECTIONS": "1.5"},
+        {"CITEQA_MILVUS_LEXICAL": "bm42"},
     ],
 )
 def test_malformed_values_are_one_line_errors_naming_them(env: dict[str, str]) -> None:
