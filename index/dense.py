@@ -22,13 +22,23 @@ from typing import Any
 import numpy as np
 
 from index.rows import Rows, fsync_dir
-from index.vectors import _one_thread, build_ann, spec_for
+from index.vectors import _one_thread, empty_ann, spec_for, training_rows
 
 DELTA_MIN, DELTA_SHARE, MASKED_SHARE = 4096, 0.10, 0.25
+STREAM = 16_384  # rows a merge reads and adds at a time
 
 
 def _faiss() -> Any:
     return importlib.import_module("faiss")
+
+
+def _add(base: Any, out16: np.ndarray | None, buf: np.ndarray, m: int, done: int) -> int:
+    """Add the first m rows of buf to the structure (and to the float16 rows at `done`); the new `done`."""
+    if m:
+        base.add(buf[:m])
+        if out16 is not None:
+            out16[done : done + m] = buf[:m]
+    return done + m
 
 
 def _kind_of(base: Any) -> str:
@@ -172,6 +182,17 @@ class DenseIndex:
         return faiss.SearchParameters(sel=sel), bits
 
     # -- merge ---------------------------------------------------------------------------------------------------
+    def _vectors_of(self, con: Any, ids: np.ndarray) -> np.ndarray:
+        """float32 rows of these chunk ids, in the order given."""
+        out = np.zeros((len(ids), self.dim), np.float32)
+        where = {int(cid): i for i, cid in enumerate(ids)}
+        for lo in range(0, len(ids), 900):
+            part = [int(x) for x in ids[lo : lo + 900]]
+            sql = f"SELECT id, vec FROM chunks WHERE id IN ({','.join('?' * len(part))})"
+            for cid, blob in con.execute(sql, part):
+                out[where[int(cid)]] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
     def needs_merge(self) -> bool:
         nbase = len(self.base_ids)
         unscored = self.base is not None and self.spec["type"] != "flat" and self.rows16 is None  # saved before f16
@@ -195,6 +216,8 @@ class DenseIndex:
             self._merge(keep)
 
     def _merge(self, keep: int) -> None:
+        """Streams the rows from one snapshot into the structure (and the float16 file) STREAM at a time, so a
+        merge holds the structure, a training sample and one batch: not every vector (838 MB at 545,839)."""
         from index import faults
 
         faiss = _faiss()
@@ -205,44 +228,49 @@ class DenseIndex:
             current = spec["type"] == self.spec["type"] and (spec["type"] == "flat" or self.rows16 is not None)
             if w == self.watermark and self.base is not None and current:
                 return
-            ids = np.zeros(n, np.int64)
-            vecs = np.zeros((n, self.dim), np.float32)
-            for i, (cid, blob) in enumerate(con.execute("SELECT id, vec FROM chunks ORDER BY id")):
-                ids[i] = cid
-                vecs[i] = np.frombuffer(blob, dtype=np.float32)
-        if spec["type"] == "flat" or n == 0:
-            base = faiss.IndexFlatIP(self.dim)
-            if n:
-                base.add(vecs)
-        else:
-            base = build_ann(vecs, spec)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp_ids, tmp_idx = self.folder / f".{w}.ids.{os.getpid()}.tmp", self.folder / f".{w}.faiss.{os.getpid()}.tmp"
-        tmp16 = self.folder / f".{w}.f16.{os.getpid()}.tmp"
-        try:
-            with open(tmp_ids, "wb") as fh:
-                np.save(fh, ids)
-                fh.flush()
-                os.fsync(fh.fileno())
-            if spec["type"] != "flat" and n:
-                with open(tmp16, "wb") as fh:
-                    np.save(fh, vecs.astype(np.float16))
+            tmp_ids, tmp_idx, tmp16 = (
+                self.folder / f".{w}.{kind}.{os.getpid()}.tmp" for kind in ("ids", "faiss", "f16")
+            )
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                ids = np.fromiter((r[0] for r in con.execute("SELECT id FROM chunks ORDER BY id")), np.int64, n)
+                approximate = spec["type"] != "flat" and n > 0
+                base = empty_ann(self.dim, spec) if approximate else faiss.IndexFlatIP(self.dim)
+                out16 = None
+                if approximate:
+                    base.train(self._vectors_of(con, ids[training_rows(n, spec)]))
+                    out16 = np.lib.format.open_memmap(tmp16, mode="w+", dtype=np.float16, shape=(n, self.dim))
+                buf, m, done = np.zeros((STREAM, self.dim), np.float32), 0, 0
+                for _cid, blob in con.execute("SELECT id, vec FROM chunks ORDER BY id"):
+                    buf[m] = np.frombuffer(blob, dtype=np.float32)
+                    m += 1
+                    if m == STREAM:
+                        done = _add(base, out16, buf, m, done)
+                        m = 0
+                done = _add(base, out16, buf, m, done)
+                del buf
+                if out16 is not None:
+                    out16.flush()
+                    del out16
+                    with open(tmp16, "rb+") as fh:
+                        os.fsync(fh.fileno())
+                with open(tmp_ids, "wb") as fh:
+                    np.save(fh, ids)
                     fh.flush()
                     os.fsync(fh.fileno())
-            faiss.write_index(base, str(tmp_idx))
-            with open(tmp_idx, "rb") as fh:
-                os.fsync(fh.fileno())
-            faults.point("merge:written")
-            if tmp16.exists():  # before the structure: a saved structure never lacks its rows
-                os.replace(tmp16, self.folder / f"{w}.f16.npy")
-            os.replace(tmp_ids, self.folder / f"{w}.ids.npy")
-            os.replace(tmp_idx, self.folder / f"{w}.faiss")
-            fsync_dir(self.folder)
-        finally:
-            del vecs
-            for p in (tmp_ids, tmp_idx, tmp16):
-                with contextlib.suppress(OSError):
-                    p.unlink()
+                faiss.write_index(base, str(tmp_idx))
+                with open(tmp_idx, "rb") as fh:
+                    os.fsync(fh.fileno())
+                faults.point("merge:written")
+                if tmp16.exists():  # before the structure: a saved structure never lacks its rows
+                    os.replace(tmp16, self.folder / f"{w}.f16.npy")
+                os.replace(tmp_ids, self.folder / f"{w}.ids.npy")
+                os.replace(tmp_idx, self.folder / f"{w}.faiss")
+                fsync_dir(self.folder)
+            finally:
+                for p in (tmp_ids, tmp_idx, tmp16):
+                    with contextlib.suppress(OSError):
+                        p.unlink()
         rows16 = self._rows16(w, n)
         with self._lock:
             self.base, self.base_ids, self.watermark, self.spec, self.rows16 = base, ids, w, spec, rows16

@@ -131,27 +131,37 @@ class FaissStore(VectorStore):
 
 def build_ann(vectors: np.ndarray, spec: dict[str, Any]) -> Any:
     """A trained, filled faiss index for `spec` (inner product); ids are row numbers of `vectors`."""
-    faiss: Any = importlib.import_module("faiss")
+    index = empty_ann(vectors.shape[1], spec)
+    index.train(np.ascontiguousarray(vectors[training_rows(len(vectors), spec)]))
+    index.add(vectors)
+    return index
 
-    n, dim = vectors.shape
+
+def empty_ann(dim: int, spec: dict[str, Any]) -> Any:
+    """The untrained faiss structure for `spec`: train it on the rows `training_rows` picks, then add rows
+    in as many calls as suit (index/dense.py streams them from SQLite)."""
+    faiss: Any = importlib.import_module("faiss")
     ip = faiss.METRIC_INNER_PRODUCT
     if spec["type"] == "hnsw":
         index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, spec["M"], ip)
         index.hnsw.efConstruction = spec["ef_construction"]
-        index.train(vectors)
+        return index
+    quantizer = faiss.IndexFlatIP(dim)
+    if spec["storage"] == "pq":
+        index = faiss.IndexIVFPQ(quantizer, dim, spec["nlist"], spec["m"], spec["nbits"], ip)
     else:
-        quantizer = faiss.IndexFlatIP(dim)
-        if spec["storage"] == "pq":
-            index = faiss.IndexIVFPQ(quantizer, dim, spec["nlist"], spec["m"], spec["nbits"], ip)
-        else:
-            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, spec["nlist"], faiss.ScalarQuantizer.QT_8bit, ip)
-        index.cp.niter = 12  # k-means iterations for the coarse lists (faiss default 25: twice the build time)
-        sample = min(n, max(spec["nlist"] * 40, 20_000))
-        rng = np.random.default_rng(0)
-        train = vectors if sample >= n else vectors[np.sort(rng.choice(n, sample, replace=False))]
-        index.train(np.ascontiguousarray(train))  # (faiss's wrapper keeps `quantizer` alive with the index)
-    index.add(vectors)
-    return index
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, spec["nlist"], faiss.ScalarQuantizer.QT_8bit, ip)
+    index.cp.niter = 12  # k-means iterations for the coarse lists (faiss default 25: twice the build time)
+    return index  # (faiss's wrapper keeps `quantizer` alive with the index)
+
+
+def training_rows(n: int, spec: dict[str, Any]) -> np.ndarray:
+    """Sorted row numbers to train on: IVF's k-means wants 40 per list (at least 20,000); the 8-bit scalar
+    quantiser of HNSW only learns each dimension's range, which 100,000 rows give."""
+    sample = min(n, 100_000) if spec["type"] == "hnsw" else min(n, max(spec["nlist"] * 40, 20_000))
+    if sample >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, sample, replace=False))
 
 
 class AnnStore(VectorStore):
