@@ -42,7 +42,8 @@ def chunking_manifest(params: ChunkParams) -> dict[str, Any]:
         **params.as_dict(),
         "splitter": SPLITTER,
         "sentence_vectors": SENTENCE_VECTORS,
-        "vectors_version": VECTORS_VERSION,
+        # only sentence-first vectors changed (v2): a `separate` or `late` index of before still opens
+        **({"vectors_version": VECTORS_VERSION} if SENTENCE_VECTORS == "sentences" else {}),
         "embed_title": EMBED_TITLE,
         "version": CHUNKER_VERSION,
     }

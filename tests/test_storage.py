@@ -106,6 +106,8 @@ def test_an_index_with_vectors_made_another_way_is_refused(
     monkeypatch.setattr(build, "VECTORS_VERSION", build.VECTORS_VERSION - 1)  # an index of an older pooling
     with pytest.raises(IndexMismatch, match="vectors_version.*qa index"):
         open_store(settings.index, FakeEmbedder())
+    monkeypatch.setattr(build, "SENTENCE_VECTORS", "separate")  # whose vectors did not change: no rebuild asked
+    assert "vectors_version" not in build.chunking_manifest(ChunkParams())
 
 
 def test_missing_and_old_format_indexes_name_the_fix(default_corpus: Path, tmp_path: Path) -> None:
