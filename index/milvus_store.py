@@ -503,25 +503,27 @@ class MilvusStore:
     ) -> list[dict[str, Any]]:
         """Part-0 rows (no text) of the given documents, or of all, in doc_id order."""
         flt = "part == 0"
+        bound: int | None = None  # at most this many rows: one plain query instead of an iterator
         if doc_ids is not None:
             ids = sorted(set(doc_ids))
             if not ids:
                 return []
             flt += f" and doc_id in {_quote(ids)}"
+            bound = len(ids) if len(ids) <= QUERY_LIMIT else None
         if where:
             flt += f" and ({where})"
-        return sorted(self._scan("documents", flt, HEADER, strong), key=lambda r: r["doc_id"])
+        return sorted(self._scan("documents", flt, HEADER, strong, bound), key=lambda r: r["doc_id"])
 
     def find_hash(self, content_hash: str) -> str | None:
         """doc_id of an indexed document with this text (a Strong read: it must see the last write)."""
-        found = self.headers(where=_eq("content_hash", content_hash), strong=True)
+        found = self._scan("documents", f"part == 0 and {_eq('content_hash', content_hash)}", ["doc_id"], True, 1)
         return found[0]["doc_id"] if found else None
 
     def document(self, doc_id: str) -> Document:
         # Session reads may lag another replica's write by a time tick, and collections tick apart: a passage
         # can show before its document's part 0. A miss is read again at Strong before it is called absent.
         for strong in (False, True):
-            parts = self._scan("documents", _eq("doc_id", doc_id), ["part", "text", *HEADER], strong)
+            parts = self._scan("documents", _eq("doc_id", doc_id), ["part", "text", *HEADER], strong, QUERY_LIMIT)
             head = next((p for p in parts if p["part"] == 0), None)
             if head is not None and len(parts) == head["parts"]:
                 break
@@ -592,8 +594,18 @@ class MilvusStore:
         res = self.client.query(self.names[kind], filter=flt, output_fields=["count(*)"], consistency_level="Strong")
         return int(res[0]["count(*)"]) if res else 0
 
-    def _scan(self, kind: str, flt: str, fields: list[str], strong: bool = False) -> list[dict[str, Any]]:
+    def _scan(
+        self, kind: str, flt: str, fields: list[str], strong: bool = False, bound: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows matching `flt`: one plain query when at most `bound` can match, else pages of an iterator. (A CI run
+        saw the duplicate check, then a Strong read through the iterator, miss a document this process had just
+        inserted into a 2.3 server; the one-row checks and document reads now take the plain query.)"""
         level = "Strong" if strong else READ
+        if bound is not None:
+            rows = self.client.query(
+                self.names[kind], filter=flt, output_fields=fields, limit=bound, consistency_level=level
+            )
+            return [dict(r) for r in rows]
         if self.spec.local:  # milvus-lite has no query-result cap, and no timestamp service for iterators
             return [
                 dict(r)
