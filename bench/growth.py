@@ -33,6 +33,19 @@ from bench.system import ROOT, machine
 from index.embed import Embedder
 
 START, END = "<!-- growth:start -->", "<!-- growth:end -->"
+REAL = "real"  # --embedder real: the default model (onnx-int8), its own section between these markers
+MARKERS = {"stand-in": (START, END), REAL: ("<!-- growth-real:start -->", "<!-- growth-real:end -->")}
+
+
+def embedder(kind: str) -> Any:
+    """The stand-in (no model time) or citeqa's default embedder (index/embed.py)."""
+    if kind == REAL:
+        from index.embed import load_embedder
+
+        return load_embedder()
+    return HashEmbedder()
+
+
 SYLLABLES = "ka lo mi ne su ta ri vo pe da gu ly zo be xi fa no te ru wa si ko".split()
 
 
@@ -103,13 +116,14 @@ def quick_split(text: str) -> Any:
     return Split(rows, out)
 
 
-def build(n: int, work: Path, fast_split: bool = False) -> dict[str, Any]:
+def build(n: int, work: Path, fast_split: bool = False, kind: str = "stand-in") -> dict[str, Any]:
     import resource
 
     from qa.engine import Settings
     from qa.sync import sync_folder
 
-    corpus, index = work / f"corpus-{n}", work / f"index-{n}"
+    corpus, index = work / f"corpus-{n}", work / (f"index-{n}" if kind != REAL else f"index-{n}-real")
+    emb = embedder(kind)
     write_corpus(corpus, n)
     shutil.rmtree(index, ignore_errors=True)
     t0 = time.perf_counter()
@@ -118,15 +132,15 @@ def build(n: int, work: Path, fast_split: bool = False) -> dict[str, Any]:
         from index.documents import corpus_files, make_document
         from qa.engine import open_local_store
 
-        store = open_local_store(Settings(corpus=corpus, index=index), HashEmbedder(), create=True)
+        store = open_local_store(Settings(corpus=corpus, index=index), emb, create=True)
         files = corpus_files(corpus)
         for i in range(0, len(files), 32):
             docs = [make_document(p.read_bytes(), p.name) for p in files[i : i + 32]]
-            store.put(prepare(docs, HashEmbedder(), splits=[quick_split(d.text) for d in docs]))
+            store.put(prepare(docs, emb, splits=[quick_split(d.text) for d in docs]))
         store.merge()
         counts = store.counts()
     else:
-        report = sync_folder(Settings(corpus=corpus, index=index), HashEmbedder())
+        report = sync_folder(Settings(corpus=corpus, index=index), emb)
         counts = {"documents": report.documents, "chunks": report.chunks}
     seconds = time.perf_counter() - t0
     return {
@@ -153,13 +167,13 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(corpus: Path, index: Path, asks: int = 300, writes: int = 20) -> dict[str, Any]:
+def measure(corpus: Path, index: Path, asks: int = 300, writes: int = 20, kind: str = "stand-in") -> dict[str, Any]:
     """In a fresh process: open, then asks, then add-one / delete-one (each its own commit)."""
 
     from qa.engine import Engine, Settings
 
     t0 = time.perf_counter()
-    engine = Engine.open(Settings(corpus=corpus, index=index), embedder=HashEmbedder())
+    engine = Engine.open(Settings(corpus=corpus, index=index), embedder=embedder(kind))
     open_s = time.perf_counter() - t0
     rss_open = _peak_rss_mb()
     vocab = vocabulary()
@@ -216,16 +230,20 @@ def measure(corpus: Path, index: Path, asks: int = 300, writes: int = 20) -> dic
     }
 
 
-def render(rows: list[dict[str, Any]], command: str) -> str:
+def render(rows: list[dict[str, Any]], command: str, kind: str = "stand-in") -> str:
     m = machine()
+    model = (
+        "embedder stand-in `hash-bow-384` (hashed bag of words, so no model time is in these numbers)"
+        if kind != REAL
+        else "the default embedder (all-MiniLM-L6-v2, onnx-int8), so index time, add-one and ask include the model"
+    )
     out = [
-        START,
-        "## Growth of the local store (bench/growth.py)",
+        MARKERS[kind][0],
+        "## Growth of the local store (bench/growth.py)" + (", real model" if kind == REAL else ""),
         "",
         f"`{command}` on {m.get('cpu', '?')} ({m.get('cores', '?')} cores), synthetic documents of ~40 sentences from a "
-        "Zipfian vocabulary, embedder stand-in `hash-bow-384` (hashed bag of words, so no model time is in these "
-        "numbers). Index: `qa index` (qa/sync.py, batches of 32). Open, RSS, asks and writes: a fresh process. "
-        "add-one is `Engine.add` (extract, split, stand-in embed, durable upload file, commit); commit-only is "
+        f"Zipfian vocabulary, {model}. Index: `qa index` (qa/sync.py, batches of 32). Open, RSS, asks and writes: a "
+        "fresh process. add-one is `Engine.add` (extract, split, embed, durable upload file, commit); commit-only is "
         "`store.put` of a prepared document; delete-one is `Engine.delete`. RSS is the measuring process's peak "
         "(after the asks and writes).",
         "",
@@ -270,16 +288,17 @@ def render(rows: list[dict[str, Any]], command: str) -> str:
         "",
         "Targets at 100k documents: add/delete p50 <= 1 s (embedding excluded), open <= 3 s, ask p50 <= 50 ms, "
         "RSS <= 2 GB. --fast-split N indexes size N through `store.put` with a regex splitter; --remeasure re-measures "
-        "the indexes kept in --work DIR.",
-        END,
+        "the indexes kept in --work DIR; --embedder real uses the default model (its own section).",
+        MARKERS[kind][1],
     ]
     return "\n".join(out) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
+def write_section(path: Path, section: str, kind: str = "stand-in") -> None:
+    start, end = MARKERS[kind]
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END) + 1 :]
+    if start in text and end in text:
+        text = text[: text.index(start)] + section + text[text.index(end) + len(end) + 1 :]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
@@ -298,23 +317,33 @@ def main() -> None:
         "instead of pysbd: the store's write path without the sentence splitter's cost",
     )
     p.add_argument("--remeasure", action="store_true", help="with --work: measure the indexes already built there")
+    p.add_argument("--embedder", choices=sorted(MARKERS), default="stand-in", help="real: the default model")
     args = p.parse_args()
     if args.measure:
-        print(json.dumps(measure(Path(args.measure[0]), Path(args.measure[1]))))
+        print(json.dumps(measure(Path(args.measure[0]), Path(args.measure[1]), kind=args.embedder)))
         return
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="citeqa-growth-"))
     rows = []
     try:
         for n in [int(x) for x in args.sizes.split(",")]:
             print(f"growth: indexing {n:,} documents", file=sys.stderr, flush=True)
-            saved = work / f"build-{n}.json"
+            saved = work / (f"build-{n}.json" if args.embedder != REAL else f"build-{n}-real.json")
             if args.remeasure and saved.is_file():
                 row = json.loads(saved.read_text())
             else:
-                row = build(n, work, fast_split=str(n) in args.fast_split.split(","))
+                row = build(n, work, fast_split=str(n) in args.fast_split.split(","), kind=args.embedder)
                 saved.write_text(json.dumps(row))
             out = subprocess.run(
-                [sys.executable, "-m", "bench.growth", "--measure", row["corpus"], row["index"]],
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.growth",
+                    "--measure",
+                    row["corpus"],
+                    row["index"],
+                    "--embedder",
+                    args.embedder,
+                ],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
@@ -327,7 +356,8 @@ def main() -> None:
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
-    write_section(Path(args.out), render(rows, "python -m bench.growth " + " ".join(sys.argv[1:])))
+    command = "python -m bench.growth " + " ".join(sys.argv[1:])
+    write_section(Path(args.out), render(rows, command, args.embedder), args.embedder)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ from bench.system import ROOT, machine
 from bench.workers import run_worker
 
 FUZZ = r"<!-- make fuzz: begin -->.*<!-- make fuzz: end -->\n?"
-GROWTH = r"<!-- growth:start -->.*<!-- growth:end -->\n?"  # bench/growth.py's section
+# bench/growth.py's sections (stand-in, then --embedder real) and the notes between them, kept whole
+GROWTH = r"<!-- growth:start -->.*<!-- growth(?:-real)?:end -->\n?"
 
 SECTIONS = ("startup", "serving", "indexing", "backends", "scale")
 
