@@ -221,6 +221,7 @@ _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|into|across|along)\s+(?:the\s+
 
 
 _OF_WHOM = {"you", "us", "them", "those", "these", "whom", "which"}
+_TALLY = re.compile(r"\d+\s*[-–]\s*\d+")  # a vote or a score: "7-2", "3–1"
 
 
 def _counts(text: str, start: int, end: int, counted: tuple[str, ...]) -> bool:
@@ -239,7 +240,7 @@ def _counts(text: str, start: int, end: int, counted: tuple[str, ...]) -> bool:
         rest = [w for w in words_after[1:5] if w.lower() not in ("the", "our", "their", "its", "these", "those")]
         return not rest or rest[0].lower() in _OF_WHOM or any(set(terms(w)) & asked for w in rest)
     if not after or after[0].lower() in ("in", "on", "at", "by", "to", "and", "or", "are", "is", "were", "was"):
-        return True
+        return not _TALLY.fullmatch(text[start:end].strip())  # a bare tally ("voted 7-2 on") counts nothing
     words = [set(terms(w)) for w in after]
     at = next((i for i, t in enumerate(words) if t & head), None)
     if at is not None and len(asked - head) > 0:  # "how many parking spaces": the words before "spaces" must agree

@@ -104,6 +104,8 @@ def test_no_phrase_of_the_asked_kind_means_none() -> None:
         ("How many workers are on the bridge crew?", "The crews found corrosion in 12 of the steel girders.", None),
         ("How many girders were corroded?", "The crews found corrosion in 12 of the steel girders.", "12"),
         ("How many lead service lines are left?", "We found roughly 2,300 lead service lines.", "roughly 2,300"),
+        ("How many seats does the council have?", "The council voted 7-2 on Wednesday night.", None),  # a tally
+        ("How many councillors voted for it?", "Seven councillors voted for it, 7-2, on Wednesday.", "Seven"),
     ],
 )
 def test_a_count_answers_only_the_thing_asked_for(question: str, sentence: str, phrase: str | None) -> None:
