@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from index.rows import Rows, fsync_dir
+from index.rows import Rows, fsync_dir, in_clause
 from index.vectors import _one_thread, empty_ann, spec_for, training_rows
 
 DELTA_MIN, DELTA_SHARE, MASKED_SHARE = 4096, 0.10, 0.25
@@ -182,17 +182,6 @@ class DenseIndex:
         return faiss.SearchParameters(sel=sel), bits
 
     # -- merge ---------------------------------------------------------------------------------------------------
-    def _vectors_of(self, con: Any, ids: np.ndarray) -> np.ndarray:
-        """float32 rows of these chunk ids, in the order given."""
-        out = np.zeros((len(ids), self.dim), np.float32)
-        where = {int(cid): i for i, cid in enumerate(ids)}
-        for lo in range(0, len(ids), 900):
-            part = [int(x) for x in ids[lo : lo + 900]]
-            sql = f"SELECT id, vec FROM chunks WHERE id IN ({','.join('?' * len(part))})"
-            for cid, blob in con.execute(sql, part):
-                out[where[int(cid)]] = np.frombuffer(blob, dtype=np.float32)
-        return out
-
     def needs_merge(self) -> bool:
         nbase = len(self.base_ids)
         unscored = self.base is not None and self.spec["type"] != "flat" and self.rows16 is None  # saved before f16
@@ -238,7 +227,9 @@ class DenseIndex:
                 base = empty_ann(self.dim, spec) if approximate else faiss.IndexFlatIP(self.dim)
                 out16 = None
                 if approximate:
-                    base.train(self._vectors_of(con, ids[training_rows(n, spec)]))
+                    pick = [int(x) for x in ids[training_rows(n, spec)]]
+                    parts = [pick[lo : lo + 900] for lo in range(0, len(pick), 900)]
+                    base.train(np.vstack([self.rows.vectors_where(f"id IN {in_clause(p)}", p, con)[1] for p in parts]))
                     out16 = np.lib.format.open_memmap(tmp16, mode="w+", dtype=np.float16, shape=(n, self.dim))
                 buf, m, done = np.zeros((STREAM, self.dim), np.float32), 0, 0
                 for _cid, blob in con.execute("SELECT id, vec FROM chunks ORDER BY id"):
