@@ -249,9 +249,8 @@ def test_lexical_fallback_without_full_text_search(
     assert any(p["scores"].get("lexical", 0) > 0 for p in result["passages"])
 
 
-def test_missing_store_and_locked_file_are_one_line_errors(tmp_path: Path, lite: Settings, fake_embedder) -> None:
-    env = {**os.environ, "CITEQA_STORE": f"milvus://{tmp_path / 'empty.db'}"}
-    proc = subprocess.run(
+def _qa_ask(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "cli", "ask", "anything?"],
         capture_output=True,
         text=True,
@@ -259,18 +258,16 @@ def test_missing_store_and_locked_file_are_one_line_errors(tmp_path: Path, lite:
         cwd=ROOT,
         env=env,
     )
+
+
+def test_missing_store_and_locked_file_are_one_line_errors(tmp_path: Path, lite: Settings, fake_embedder) -> None:
+    env = {**os.environ, "CITEQA_STORE": f"milvus://{tmp_path / 'empty.db'}"}
+    proc = _qa_ask(env)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("qa: error: no citeqa collections") and "qa index --store" in proc.stderr
     sync(lite, fake_embedder)  # this process now holds the milvus-lite lock on store.db
     env["CITEQA_STORE"] = str(lite.store)
-    proc = subprocess.run(
-        [sys.executable, "-m", "cli", "ask", "anything?"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=env,
-    )
+    proc = _qa_ask(env)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "milvus-lite server" in proc.stderr.splitlines()[-1]
 
@@ -318,6 +315,16 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, seconds: float = 120) -> 
             pass
         time.sleep(0.5)
     raise AssertionError(f"{url} did not come up in {seconds}s")
+
+
+def agree_then_upload(a: Any, b: Any, key: str) -> tuple[str, dict[str, str]]:
+    """Both replicas answer the default questions alike; then replica a takes an upload: (its doc_id, auth headers)."""
+    for q in QUESTIONS:
+        same_answer(a.post("/v1/ask", json={"question": q}).json(), b.post("/v1/ask", json={"question": q}).json())
+    auth = {"Authorization": f"Bearer {key}"}
+    up = a.post("/v1/documents", headers=auth, files={"file": ("quetzal.txt", NEW_DOC, "text/plain")})
+    assert up.status_code == 201, up.text
+    return str(up.json()["doc_id"]), auth
 
 
 @contextlib.contextmanager
@@ -399,12 +406,7 @@ def test_two_replicas_share_one_milvus(
         for u in (a, b):
             health = u.get("/health").json()
             assert health["store"]["type"] == "milvus" and health["documents"] == 5
-        for q in QUESTIONS:
-            same_answer(a.post("/v1/ask", json={"question": q}).json(), b.post("/v1/ask", json={"question": q}).json())
-        auth = {"Authorization": f"Bearer {key}"}
-        up = a.post("/v1/documents", headers=auth, files={"file": ("quetzal.txt", NEW_DOC, "text/plain")})
-        assert up.status_code == 201, up.text
-        doc_id = up.json()["doc_id"]
+        doc_id, auth = agree_then_upload(a, b, key)
         ans = b.post("/v1/ask", json={"question": "What tariff does the Quetzal Harbour Compact set?"}).json()
         assert ans["answer"] and ans["answer"]["doc_id"] == doc_id
         assert ans["passages"][0]["doc_id"] == doc_id and "eleven dollars per tonne" in ans["passages"][0]["text"]

@@ -21,7 +21,15 @@ from index.settings import StoreAddress
 from qa.engine import Engine, Settings, open_engine
 from tests import milvus_server
 from tests.milvus_server import Counting
-from tests.test_milvus import NEW_DOC, QUESTIONS, _free_port, gold_like_faiss, replicas, same_answer, sync
+from tests.test_milvus import (
+    NEW_DOC,
+    QUESTIONS,
+    _free_port,
+    agree_then_upload,
+    gold_like_faiss,
+    replicas,
+    sync,
+)
 
 pytest.importorskip("pymilvus")
 pytestmark = pytest.mark.milvus
@@ -125,12 +133,7 @@ def test_two_replicas_share_the_server(
     sync(Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_uri)), real_embedder)
     key = "replica-test-key"
     with replicas(milvus_uri, tmp_path, key, CITEQA_MILVUS_PREFIX="replicas") as (a, b, env):
-        for q in QUESTIONS:
-            same_answer(a.post("/v1/ask", json={"question": q}).json(), b.post("/v1/ask", json={"question": q}).json())
-        auth = {"Authorization": f"Bearer {key}"}
-        up = a.post("/v1/documents", headers=auth, files={"file": ("quetzal.txt", NEW_DOC, "text/plain")})
-        assert up.status_code == 201, up.text
-        doc_id = up.json()["doc_id"]
+        doc_id, auth = agree_then_upload(a, b, key)
         question = {"question": "What tariff does the Quetzal Harbour Compact set?"}
         deadline = time.monotonic() + 10  # another replica's write shows within a time tick
         ans = b.post("/v1/ask", json=question).json()
