@@ -135,7 +135,7 @@ def build(n: int, work: Path, fast_split: bool = False, kind: str = "stand-in") 
         store = open_local_store(Settings(corpus=corpus, index=index), emb, create=True)
         files = corpus_files(corpus)
         for i in range(0, len(files), 32):
-            docs = [make_document(p.read_bytes(), p.name) for p in files[i : i + 32]]
+            docs = [make_document(p.read_bytes(), name) for name, p in files[i : i + 32]]
             store.put(prepare(docs, emb, splits=[quick_split(d.text) for d in docs]))
         store.merge()
         counts = store.counts()

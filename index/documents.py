@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from index.errors import BadDocument, CorpusNotFound, UnsupportedType
 from index.formats import Part, doc_type, read
 
 METADATA_FILE = "metadata.json"
+MAX_ID = 160  # characters of a document id (the Milvus store keys rows "<doc_id>#s<n>" in 512)
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,12 @@ def text_hash(text: str) -> str:
 
 
 def doc_id_for(file_name: str) -> str:
-    stem = Path(file_name).stem
+    """ "Annual Report.pdf" -> "annual-report"; a file in a subfolder keeps its folders apart from other files of
+    the same name: "2024/q3/summary.docx" -> "2024-q3-summary"."""
+    stem = str(PurePosixPath(file_name).with_suffix("")) if PurePosixPath(file_name).suffix else file_name
     slug = re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-.")
+    if len(slug) > MAX_ID:  # a deep path: the end of it, kept apart from others by a hash of the whole
+        slug = f"{hashlib.sha256(slug.encode()).hexdigest()[:10]}-{slug[-(MAX_ID - 11) :].strip('-.')}"
     return slug or "document"
 
 
@@ -121,9 +127,23 @@ def read_metadata(folder: Path) -> dict[str, dict[str, str]]:
     return {k: v for k, v in raw.items() if not k.startswith("_") and isinstance(v, dict)}
 
 
-def corpus_files(folder: Path) -> list[Path]:
-    """Every file a user put in the folder (hidden files and the metadata sidecar aside), readable or not."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != METADATA_FILE)
+def corpus_files(folder: Path, skip: Path | None = None) -> list[tuple[str, Path]]:
+    """Every file a user put in the folder or its subfolders, readable or not, as (name, path) sorted by name; the
+    name is the path inside the folder ("reports/2024/q3.pdf"), the document's `source`. Left out: hidden files and
+    folders, the metadata sidecar at the top, and `skip` (an index folder kept inside the corpus). Symbolic links
+    to files are read; links to folders are not followed (no loops)."""
+    skip_at = skip.resolve() if skip is not None else None
+    out: list[tuple[str, Path]] = []
+    for here, dirs, files in os.walk(folder):
+        at = Path(here)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and (at / d).resolve() != skip_at]
+        for f in files:
+            path = at / f
+            name = path.relative_to(folder).as_posix()
+            if f.startswith(".") or name == METADATA_FILE or not path.is_file():
+                continue
+            out.append((name, path))
+    return sorted(out)
 
 
 def scan_corpus(folder: str | Path) -> tuple[list[Document], list[Skipped], list[str]]:
@@ -135,20 +155,20 @@ def scan_corpus(folder: str | Path) -> tuple[list[Document], list[Skipped], list
     docs: dict[str, Document] = {}
     skipped: list[Skipped] = []
     notes: list[str] = []
-    for path in corpus_files(folder):
+    for name, path in corpus_files(folder):
         try:
-            doc, warnings = make_document_noting(path.read_bytes(), path.name, metadata.get(path.name))
+            doc, warnings = make_document_noting(path.read_bytes(), name, metadata.get(name))
         except (BadDocument, UnsupportedType) as exc:
-            skipped.append(Skipped(path.name, str(exc)))
+            skipped.append(Skipped(name, str(exc)))
             continue
         except OSError as exc:
-            skipped.append(Skipped(path.name, f"could not read the file: {exc.strerror or exc}"))
+            skipped.append(Skipped(name, f"could not read the file: {exc.strerror or exc}"))
             continue
         if doc.doc_id in docs:
-            skipped.append(Skipped(path.name, f"its id {doc.doc_id!r} is taken by {docs[doc.doc_id].source}"))
+            skipped.append(Skipped(name, f"its id {doc.doc_id!r} is taken by {docs[doc.doc_id].source}"))
             continue
         docs[doc.doc_id] = doc
-        notes.extend(f"{path.name}: {w}" for w in warnings)
+        notes.extend(f"{name}: {w}" for w in warnings)
     return [docs[k] for k in sorted(docs)], skipped, notes
 
 

@@ -152,19 +152,19 @@ class Engine:
             return []
         self.fresh()
         done = self.store.sources("corpus") | self.store.exclusions()
-        waiting = [p for p in corpus_files(self.settings.corpus) if p.name not in done]
+        waiting = [(n, p) for n, p in corpus_files(self.settings.corpus, self.settings.index) if n not in done]
         if not waiting:
             return []
         taken = {st.doc_id: st.source for st in self.store.inventory().values()}
         out = []
-        for path in waiting:
+        for name, path in waiting:
             try:
                 st = path.stat()
             except OSError:
                 continue  # removed meanwhile
-            key = (path.name, st.st_mtime_ns, st.st_size)
+            key = (name, st.st_mtime_ns, st.st_size)
             if key not in self._skipped:
-                self._skipped[key] = _why_not_indexed(path, taken)
+                self._skipped[key] = _why_not_indexed(name, path, taken)
             out.append(self._skipped[key])
         return out
 
@@ -194,7 +194,7 @@ class Engine:
         DuplicateDocument naming the existing doc_id (the API answers 409)."""
         suffix = Path(filename).suffix.lower()
         format_for(suffix)  # UnsupportedType naming the types citeqa reads (HTTP 415)
-        base = doc_id_for(filename)
+        base = doc_id_for(Path(filename).name)  # an upload's id is its file name's, whatever folder it names
         doc = make_document(data, f"{base}{suffix}", {"title": title} if title else None, doc_id=base)
         self._refuse_duplicate(doc)
         params = ChunkParams()
@@ -293,17 +293,17 @@ def _durable_write(path: Path, data: bytes, root: Path) -> None:
         raise storage_error(exc, root) from exc
 
 
-def _why_not_indexed(path: Path, taken: dict[str, str]) -> Skipped:
+def _why_not_indexed(name: str, path: Path, taken: dict[str, str]) -> Skipped:
     try:
-        doc = make_document(path.read_bytes(), path.name)
+        doc = make_document(path.read_bytes(), name)
     except (BadDocument, UnsupportedType) as exc:
-        return Skipped(path.name, str(exc))
+        return Skipped(name, str(exc))
     except OSError as exc:
-        return Skipped(path.name, f"could not read the file: {exc.strerror or exc}")
+        return Skipped(name, f"could not read the file: {exc.strerror or exc}")
     other = taken.get(doc.doc_id)
     if other is not None:
-        return Skipped(path.name, f"its id {doc.doc_id!r} is taken by {other}")
-    return Skipped(path.name, "readable, not indexed yet: run `qa index` (or restart `qa serve`)")
+        return Skipped(name, f"its id {doc.doc_id!r} is taken by {other}")
+    return Skipped(name, "readable, not indexed yet: run `qa index` (or restart `qa serve`)")
 
 
 def open_engine(settings: Settings, build_if_missing: bool = False, embedder: Embedder | None = None) -> Any:

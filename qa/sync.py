@@ -81,21 +81,21 @@ def sync_folder(
         store, rebuilt = _open(settings, embedder, force, warnings)
     report = SyncReport(store, warnings=warnings)
     metadata = read_metadata(folder)
-    files = corpus_files(folder)
+    files = corpus_files(folder, settings.index)
     excluded = store.exclusions()
     inv = store.inventory()
     by_source = {st.source: st for st in inv.values() if st.origin == "corpus"}
     taken = {st.doc_id: st.source for st in inv.values()}
-    todo: list[tuple[Path, str]] = []
-    for path in files:
-        if path.name in excluded:
+    todo: list[tuple[str, Path, str]] = []  # (name inside the corpus folder, path, fingerprint)
+    for name, path in files:
+        if name in excluded:
             continue
-        fp = fingerprint(path, metadata.get(path.name))
-        st = by_source.get(path.name)
+        fp = fingerprint(path, metadata.get(name))
+        st = by_source.get(name)
         if st is not None and st.fingerprint == fp:
             report.unchanged += 1
             continue
-        todo.append((path, fp))
+        todo.append((name, path, fp))
     if progress:
         progress(0, len(todo))
     params = ChunkParams()
@@ -125,7 +125,7 @@ def sync_folder(
             pending.result()
     finally:
         writer.shutdown(wait=True)
-    present = {p.name for p in files} - excluded
+    present = {name for name, _ in files} - excluded
     gone = [st.doc_id for st in inv.values() if st.origin == "corpus" and st.source not in present]
     if gone:
         store.remove(gone)
@@ -139,7 +139,7 @@ def sync_folder(
 
 
 def _read_batch(
-    todo: list[tuple[Path, str]],
+    todo: list[tuple[str, Path, str]],
     metadata: dict[str, Any],
     claimed: dict[str, str],
     taken: dict[str, str],
@@ -149,19 +149,19 @@ def _read_batch(
     """The files of one batch that need embedding, read: (documents, their fingerprints)."""
     docs: list[Document] = []
     fps: list[str] = []
-    for path, fp in todo:
+    for name, path, fp in todo:
         try:
-            doc, notes = make_document_noting(path.read_bytes(), path.name, metadata.get(path.name))
+            doc, notes = make_document_noting(path.read_bytes(), name, metadata.get(name))
         except (BadDocument, UnsupportedType, OSError) as exc:  # reported, never skipped silently
-            report.warnings.append(f"skipped {path.name}: {exc}")
+            report.warnings.append(f"skipped {name}: {exc}")
             continue
-        report.warnings += [f"{path.name}: {note}" for note in notes]  # e.g. a scanned page without OCR
-        owner = claimed.get(doc.doc_id) or (taken.get(doc.doc_id) if taken.get(doc.doc_id) != path.name else None)
-        if owner and owner != path.name:
-            report.warnings.append(f"skipped {path.name}: its id {doc.doc_id!r} is taken by {owner}")
+        report.warnings += [f"{name}: {note}" for note in notes]  # e.g. a scanned page without OCR
+        owner = claimed.get(doc.doc_id) or (taken.get(doc.doc_id) if taken.get(doc.doc_id) != name else None)
+        if owner and owner != name:
+            report.warnings.append(f"skipped {name}: its id {doc.doc_id!r} is taken by {owner}")
             continue
-        claimed[doc.doc_id] = path.name
-        st = by_source.get(path.name)
+        claimed[doc.doc_id] = name
+        st = by_source.get(name)
         if (
             st is not None
             and st.content_hash == doc.content_hash
