@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast check fmt lint typecheck eval bench fuzz clean
+.PHONY: install run test test-fast check fmt lint typecheck eval bench fuzz clean milvus-versions
 
 install: $(STAMP)
 
@@ -23,7 +23,15 @@ $(STAMP): pyproject.toml
 run: install  ## serve the default corpus on http://$(HOST):$(PORT) (builds the index on first start; the write key is made once and kept in the index folder unless CITEQA_API_KEY is set)
 	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT) --create-key
 
-test: install  ## every test: the real model, servers, Chromium, Milvus
+# Milvus's own engine at 2.4 and 2.5 (milvus-lite 2.x embeds it; 3.x, the default, is a Python rewrite), each in its
+# folder for tests/test_milvus_versions.py (on PYTHONPATH there; pkg_resources, which 2.x imports, from setuptools<70)
+MILVUS_LITE_VERSIONS := 2.4.12 2.5.1
+milvus-versions: install
+	for v in $(MILVUS_LITE_VERSIONS); do test -f .milvus-versions/$$v/.done || { rm -rf .milvus-versions/$$v && \
+		$(PY) -m pip install -q --disable-pip-version-check --no-deps --target .milvus-versions/$$v \
+		milvus-lite==$$v 'setuptools<70' && touch .milvus-versions/$$v/.done; } || exit 1; done
+
+test: install milvus-versions  ## every test: the real model, servers, Chromium, Milvus (2.3 server; 2.4, 2.5, 3.x lite)
 	$(VENV)/bin/python -m pytest -q
 
 test-fast: install  ## no model, no server, no browser: the plumbing in seconds

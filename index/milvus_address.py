@@ -47,13 +47,30 @@ def chunk_id(row_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(row_id.encode("utf-8"), digest_size=8).digest(), "big") >> 1
 
 
-def locked(folder: Path) -> bool:
-    """Whether another process holds milvus-lite's lock on this .db folder."""
+def locked(db: Path) -> bool:
+    """Whether another process holds milvus-lite's lock on this .db: milvus-lite 3.x flocks `<db>/LOCK` (the .db is
+    a folder), milvus-lite 2.4/2.5 lockf `.<name>.lock` beside the .db file. Read from /proc/locks, without taking
+    the lock: a POSIX lock taken and released here would drop this process's own milvus-lite lock (and stop its
+    milvus-lite 2.x); elsewhere, by trying the lock."""
+    files = [f for f in (db / "LOCK", db.parent / f".{db.name}.lock") if f.is_file()]
+    if not files:
+        return False
+    try:
+        table = Path("/proc/locks").read_text()
+    except OSError:
+        return any(_try_lock(f) for f in files)
+    inodes = {f.stat().st_ino for f in files}
+    for line in table.splitlines():  # "1: POSIX  ADVISORY  WRITE 4242 08:01:1311847 0 EOF"
+        fields = line.split()
+        if len(fields) > 5 and fields[1] != "->" and fields[5].rsplit(":", 1)[-1].isdigit():
+            if int(fields[5].rsplit(":", 1)[-1]) in inodes and fields[4] != str(os.getpid()):
+                return True
+    return False
+
+
+def _try_lock(lock: Path) -> bool:
     import fcntl
 
-    lock = folder / "LOCK"
-    if not lock.exists():
-        return False
     fd = os.open(lock, os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

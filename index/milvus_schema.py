@@ -38,17 +38,33 @@ class Capabilities:
 
 
 def detect(client: Any, local: bool) -> Capabilities:
-    """e.g. "v2.3.5-lite" -> Capabilities("v2.3.5-lite", bm25=False, hybrid=False, scalar_index="Trie")."""
+    """e.g. "v2.3.5-lite" -> Capabilities("v2.3.5-lite", bm25=False, hybrid=False, scalar_index="Trie").
+    milvus-lite is asked nothing (2.x does not implement the call, and pymilvus logs a traceback): its package
+    version decides, "milvus-lite 2.4.12" -> no BM25 function (it came with 2.5)."""
+    if local:
+        lite = _lite_version()
+        m = re.match(r"(\d+)\.(\d+)", lite)
+        bm25 = m is None or (int(m.group(1)), int(m.group(2))) >= (2, 5)
+        return Capabilities(f"milvus-lite {lite}", bm25, True, "INVERTED")
     try:
         version = str(client.get_server_version())
     except Exception:  # noqa: BLE001 - a server too old or too locked-down to say: assume the least
         version = "unknown"
-    if local or version.startswith("milvus_lite"):
+    if version.startswith("milvus_lite"):
         return Capabilities(version, True, True, "INVERTED")
     m = re.search(r"(\d+)\.(\d+)", version)
     major, minor = (int(m.group(1)), int(m.group(2))) if m else (2, 3)
     at_least = (major, minor) >= (2, 5)
     return Capabilities(version, at_least, (major, minor) >= (2, 4), "INVERTED" if (major, minor) >= (2, 4) else "Trie")
+
+
+def _lite_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("milvus-lite")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def lexical_mode(caps: Capabilities, lite: bool, asked: str = "") -> str:

@@ -115,16 +115,18 @@ class MilvusStore:
             Path(spec.uri).parent.mkdir(parents=True, exist_ok=True)
             # milvus-lite logs a traceback when it cannot open the folder; the error below says it in one line
             logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
+        busy = (
+            "another process has it open (milvus-lite opens a .db in one process at a time); to share "
+            "it run `milvus-lite server --data-dir DIR --port 19530` and use milvus://127.0.0.1:19530"
+        )
+        # asked first: milvus-lite 2.x, failing to lock a .db another process holds, deletes that process's lock file
+        if spec.local and locked(Path(spec.uri)):
+            raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {busy}")
         try:
             self.client = MilvusClient(uri=spec.uri, token=spec.token or "")
             self._collections = set(self.client.list_collections())
         except MilvusException as exc:
-            reason = exc.message
-            if spec.local and locked(Path(spec.uri)):
-                reason = (
-                    "another process has it open (milvus-lite opens a .db in one process at a time); to share "
-                    "it run `milvus-lite server --data-dir DIR --port 19530` and use milvus://127.0.0.1:19530"
-                )
+            reason = busy if spec.local and locked(Path(spec.uri)) else exc.message
             raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {reason}") from exc
 
     # -- manifest -----------------------------------------------------------------------------------------
@@ -607,9 +609,13 @@ class MilvusStore:
             )
             return [dict(r) for r in rows]
         if self.spec.local:  # milvus-lite has no query-result cap, and no timestamp service for iterators
+            # milvus-lite 2.4/2.5 (Milvus's own engine) refuse an empty filter without a limit: match every row
+            every = flt or 'id != ""'
             return [
                 dict(r)
-                for r in self.client.query(self.names[kind], filter=flt, output_fields=fields, consistency_level=level)
+                for r in self.client.query(
+                    self.names[kind], filter=every, output_fields=fields, consistency_level=level
+                )
             ]
         return list(self._iterate(kind, flt, fields, level))
 
