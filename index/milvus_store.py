@@ -55,8 +55,10 @@ REFRESH_S = 5.0  # how often a reader checks whether another process wrote (in t
 READ = "Session"  # reads see this process's own writes at once, other processes' within a time tick
 QUERY_LIMIT = 16384  # the most rows one query may return on a server
 _WORD = re.compile(r"(?u)\b[^\W\d_]{2,}\b")  # a surface word for spelling: letters only, two or more
-CHUNK_FIELDS = ["doc_id", "ord", "start", "end", "s0", "s1", "title", "text", "terms", "doc", "vector"]
-SENTENCE_FIELDS = ["doc_id", "ord", "start", "end", "heading", "vector"]
+# what a question reads of a passage row and of a sentence row (a sentence's doc_id and ordinal are in its id "doc#s7");
+# milvus-lite converts and packs each returned field of each hit in Python, so nothing else is asked for
+CHUNK_FIELDS = ["doc_id", "start", "end", "s0", "s1", "title", "text", "terms", "doc", "vector"]
+SENTENCE_FIELDS = ["start", "end", "heading", "vector"]
 HEADER = [
     "doc_id",
     "title",
@@ -404,6 +406,7 @@ class MilvusStore:
         flt = "" if doc_ids is None else f"doc_id in {_quote(sorted(set(doc_ids)))}"
         hits = self._search(qvec, list(query_terms), k, flt)
         q = None if qvec is None else np.asarray(qvec, np.float32)
+        bm25 = stats.scorer(query_terms)
         out = []
         for h in hits:
             e = h["entity"]
@@ -414,17 +417,15 @@ class MilvusStore:
             rec = ChunkRecord(cid, e["doc_id"], int(e["start"]), int(e["end"]), e["text"], e["title"], vec, meta)
             # a dense-only search's distance is the exact inner product (HNSW and FLAT keep raw float vectors)
             dense = 0.0 if q is None else float(vec @ q) if vec is not None else float(h["distance"])
-            out.append(Candidate(rec, dense, stats.bm25(query_terms, e["terms"].split())))
+            out.append(Candidate(rec, dense, bm25(e["terms"])))
         return out
 
     def _search(self, qvec: np.ndarray | None, query_terms: list[str], k: int, flt: str) -> list[dict[str, Any]]:
         lexical = self.full_text and bool(query_terms)
         # "candidates" mode: BM25 ranks a dense pool DENSE_POOL times deeper than k, so that lexical matches the
         # dense top-k misses still compete (SciFact, 5,183 abstracts: nDCG@10 -0.010 against FAISS at 1x, -0.005 at 3x)
-        depth = k * DENSE_POOL if query_terms and not self.full_text else k
-        dense_params = (
-            {"metric_type": "IP"} if self.spec.local else {"metric_type": "IP", "params": {"ef": max(64, 2 * depth)}}
-        )
+        depth = int(k * DENSE_POOL) if query_terms and not self.full_text else k
+        dense_params = {"metric_type": "IP", "params": {"ef": max(64, 2 * depth)}}  # HNSW's ef; FLAT ignores it
         if qvec is None and not lexical:
             return []
         if qvec is not None and lexical and self.caps is not None and self.caps.hybrid:

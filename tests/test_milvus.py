@@ -471,3 +471,16 @@ def test_the_lexical_mode_a_new_store_gets() -> None:
         "milvus-bm25",
     ]
     assert {lexical_mode(v23, False, a) for a in ("", "candidates", "milvus-bm25")} == {"candidates"}
+
+
+def test_bm25_over_stored_terms_scores_as_the_split_terms() -> None:
+    """A question's scorer (idf taken once) gives each candidate the BM25 of its stored terms, repeats counted."""
+    from index.milvus_stats import CorpusStats
+
+    chunks = [["flight", "deport", "flight"], ["rose", "flight"], [], ["deport"] * 5]
+    stats = CorpusStats.of(chunks)
+    score = stats.scorer(["flight", "rose", "quetzal", "flight"])
+    for toks in chunks:
+        assert score(" ".join(toks)) == pytest.approx(stats.bm25(["flight", "rose", "quetzal", "flight"], toks))
+    assert score("flight deport flight") > score("deport flight deport") > score("deport") == 0.0
+    assert CorpusStats().scorer(["flight"])("flight") == 0.0
