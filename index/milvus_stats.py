@@ -51,12 +51,13 @@ class CorpusStats:
         avg = self.tokens / self.n if self.n else 1.0
 
         def score(terms: str) -> float:
-            if not weights:
+            present = [(t, idf) for t, idf in weights if t in terms]  # a substring test first: most terms are absent
+            if not present:
                 return 0.0
             toks = terms.split()
             norm = K1 * (1 - B + B * max(1, len(toks)) / avg)
             total = 0.0
-            for t, idf in weights:
+            for t, idf in present:
                 if tf := toks.count(t):
                     total += idf * tf / (tf + norm)
             return total

@@ -458,7 +458,7 @@ class MilvusStore:
         return list(res[0])
 
     def _remember(self, cid: int, entity: dict[str, Any]) -> None:
-        self._rows[cid] = {f: entity[f] for f in ("doc_id", "s0", "s1", "doc", "start", "text")}
+        self._rows[cid] = entity  # doc_id, s0, s1, start, text, doc: what sentences() and document_parts() read
         self._rows.move_to_end(cid)
         while len(self._rows) > 4096:
             self._rows.popitem(last=False)
