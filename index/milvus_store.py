@@ -344,7 +344,8 @@ class MilvusStore:
     def merge(self) -> None:
         """Seal what was written once a bulk load's worth piled up (the engine calls this after every write).
         milvus-lite: every collection (it otherwise scans its unsealed rows in Python per search). A server: the
-        passages only, the one collection searched by vector, and wait for its HNSW index: Milvus 2.3 searches
+        passages only, the one collection searched by vector, and wait for its HNSW index and its hand-over to
+        the query nodes (`_wait_indexed`): Milvus 2.3 searches
         unindexed rows through an interim IVF index that lost 0.03 nDCG@10 on 5,183 abstracts (0.7031 against
         0.7334 once indexed). The other collections are read by id and need no seal (flushing all four cost a load
         of 1,000 abstracts 5 s of 11; an acknowledged insert is durable without a flush)."""
