@@ -22,11 +22,13 @@ def fit(text: str, limit: int = MAX_VARCHAR) -> str:
 
 
 def sentence_record(r: dict[str, Any], chunk: dict[str, Any]) -> SentenceRecord:
-    """A sentence row; its text is cut from its passage's (sentences lie inside their passages)."""
+    """A sentence row (id "doc#s7", start, end, heading, vector); its text is cut from its passage's (sentences lie
+    inside their passages)."""
     s, e, c0 = int(r["start"]), int(r["end"]), int(chunk["start"])
+    doc_id, ordinal = str(r["id"]).rsplit("#s", 1)  # "doc#s7"
     return SentenceRecord(
-        r["doc_id"],
-        int(r["ord"]),
+        doc_id,
+        int(ordinal),
         s,
         e,
         chunk["text"][s - c0 : e - c0],

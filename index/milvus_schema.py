@@ -10,7 +10,8 @@ BM25 is then computed over the dense candidates only (docs/DEPLOY.md). A failed 
 so no half-made store is left behind.
 
 Collections default to Bounded consistency; the store asks for Strong where a write must see itself.
-Vectors: FLAT inner product on milvus-lite (exact), HNSW on a server. Collections without vectors of their own
+Vectors: the passages' HNSW (inner product, M 16, efConstruction 200) on a server and on milvus-lite (faiss); the
+sentences' FLAT (they are read by id, never searched by vector: no graph to build). Collections without vectors of their own
 carry a 2-dimension dummy vector: Milvus wants one in every collection.
 """
 
@@ -94,13 +95,13 @@ def create_collections(
     try:
         if lexical == "milvus-bm25":
             try:
-                _create_chunks(client, names["chunks"], dim, True, local, caps)
+                _create_chunks(client, names["chunks"], dim, True, caps)
             except MilvusException:  # a server that says 2.5 but refuses the function: the documented fallback
                 _drop(client, {"chunks": names["chunks"]})
                 lexical = "candidates"
         if lexical == "candidates":
-            _create_chunks(client, names["chunks"], dim, False, local, caps)
-        _create_sentences(client, names["sentences"], dim, local, caps)
+            _create_chunks(client, names["chunks"], dim, False, caps)
+        _create_sentences(client, names["sentences"], dim, caps)
         _create_documents(client, names["documents"], caps)
         created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         manifest = {
@@ -108,7 +109,7 @@ def create_collections(
             "format": 3,
             "created_at": created,
             "lexical": lexical,
-            "vector_index": "FLAT" if local else "HNSW",
+            "vector_index": "HNSW",
             "server": caps.version,
             "scalar_index": caps.scalar_index,
         }
@@ -134,11 +135,14 @@ def _schema(client: Any) -> Any:
     return s
 
 
-def _vector_index(params: Any, field: str, local: bool) -> None:
-    if local:
-        params.add_index(field, index_type="FLAT", metric_type="IP")
-    else:
+def _vector_index(params: Any, field: str, searched: bool) -> None:
+    """HNSW for vectors searched by similarity (passages), FLAT for those only read by id (sentences). milvus-lite
+    3.2 searches FLAT by copying every stored vector of a segment per question (11,695 passages: 4 ms a search,
+    against well under 1 ms for its faiss HNSW at ef 600, with the same SciFact nDCG@10)."""
+    if searched:
         params.add_index(field, index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
+    else:
+        params.add_index(field, index_type="FLAT", metric_type="IP")
 
 
 def _scalar_index(params: Any, field: str, caps: Capabilities) -> None:
@@ -150,7 +154,7 @@ def _create(client: Any, name: str, schema: Any, params: Any) -> None:
     client.create_collection(name, schema=schema, index_params=params, consistency_level=CONSISTENCY)
 
 
-def _create_chunks(client: Any, name: str, dim: int, bm25: bool, local: bool, caps: Capabilities) -> None:
+def _create_chunks(client: Any, name: str, dim: int, bm25: bool, caps: Capabilities) -> None:
     """One row per passage; `doc` carries what the answer step needs of its document: {"source", "chars",
     "metadata"}, so a question reads no document row."""
     from pymilvus import DataType
@@ -174,7 +178,7 @@ def _create_chunks(client: Any, name: str, dim: int, bm25: bool, local: bool, ca
     s.add_field("doc", DataType.JSON)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     params = client.prepare_index_params()
-    _vector_index(params, "vector", local)
+    _vector_index(params, "vector", searched=True)
     if bm25:
         from pymilvus import Function, FunctionType
 
@@ -194,7 +198,7 @@ def _create_chunks(client: Any, name: str, dim: int, bm25: bool, local: bool, ca
     _create(client, name, s, params)
 
 
-def _create_sentences(client: Any, name: str, dim: int, local: bool, caps: Capabilities) -> None:
+def _create_sentences(client: Any, name: str, dim: int, caps: Capabilities) -> None:
     from pymilvus import DataType
 
     s = _schema(client)
@@ -204,7 +208,7 @@ def _create_sentences(client: Any, name: str, dim: int, local: bool, caps: Capab
     s.add_field("heading", DataType.BOOL)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     params = client.prepare_index_params()
-    _vector_index(params, "vector", local)
+    _vector_index(params, "vector", searched=False)
     _scalar_index(params, "doc_id", caps)
     _create(client, name, s, params)
 

@@ -455,7 +455,8 @@ def test_pages_travel_with_the_passages(lite: Settings, fake_embedder) -> None:
         result = engine.ask("Who was awarded the Motagua dredging contract?", doc_ids=[doc.doc_id]).to_dict()
         top = result["passages"][0]
         assert top["doc_id"] == doc.doc_id and "Valencia" in top["text"]
-        assert counter.calls == ["search", "get"], counter.calls
+        # asked within a document, milvus-lite reads its passages with one query and ranks them exactly (_exact)
+        assert counter.calls == ["query", "get"], counter.calls
         full = engine.store.document(doc.doc_id)  # the whole document's pages, read here to check against
         assert len(full.parts) == 2
         for p in result["passages"]:
@@ -484,3 +485,62 @@ def test_the_lexical_mode_a_new_store_gets() -> None:
         "milvus-bm25",
     ]
     assert {lexical_mode(v23, False, a) for a in ("", "candidates", "milvus-bm25")} == {"candidates"}
+
+
+def test_bm25_over_stored_terms_scores_as_the_split_terms() -> None:
+    """A question's scorer (idf taken once) gives each candidate the BM25 of its stored terms, repeats counted."""
+    from index.milvus_stats import CorpusStats
+
+    chunks = [["flight", "deport", "flight"], ["rose", "flight"], [], ["deport"] * 5]
+    stats = CorpusStats.of(chunks)
+    score = stats.scorer(["flight", "rose", "quetzal", "flight"])
+    for toks in chunks:
+        assert score(" ".join(toks)) == pytest.approx(stats.bm25(["flight", "rose", "quetzal", "flight"], toks))
+    assert score("flight deport flight") > score("deport flight deport") > score("deport") == 0.0
+    assert CorpusStats().scorer(["flight"])("flight") == 0.0
+
+
+def test_a_question_within_documents_finds_all_their_passages_on_lite(tmp_path: Path) -> None:
+    """Asked within a few documents, every passage of theirs competes, as on FAISS: milvus-lite's HNSW walks
+    its graph past the filtered-out rows and, with 2 documents of 3,000 left, found few of them or none."""
+    import numpy as np
+
+    from index.local_store import make_doc
+    from index.milvus_store import MilvusStore
+    from index.store import PreparedDocument
+
+    rng, dim = np.random.default_rng(7), 32
+
+    centres = rng.standard_normal((20, dim)).astype(np.float32)  # 20 topics; a document's passages share one
+
+    def unit(n: int, topic: int) -> np.ndarray:
+        v = centres[topic] + 0.2 * rng.standard_normal((n, dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    def prepared(d: int) -> PreparedDocument:
+        a, b = f"Kestrel survey {d} counted nests.", f"Volunteers {d} ringed chicks."
+        text = f"{a} {b}"
+        spans = [(0, len(a)), (len(a) + 1, len(text))]
+        return PreparedDocument(
+            make_doc(f"d{d}", f"Survey {d}", text, f"d{d}.txt", "{}", "[]"),
+            "corpus",
+            [(s, e, i, i + 1) for i, (s, e) in enumerate(spans)],
+            [(s, e, False) for s, e in spans],
+            unit(2, d % 20),
+            unit(2, d % 20),
+            [["kestrel", "survey", "nest"], ["volunt", "ring", "chick"]],
+        )
+
+    store = MilvusStore(parse_store(f"milvus://{tmp_path / 'm.db'}"), prefix="within")
+    store.connect({"embedder": {"model": "random"}, "dim": dim, "chunking": {}}, create=True)
+    for lo in range(0, 3000, 500):
+        store.put([prepared(d) for d in range(lo, lo + 500)], fresh=True)
+    store.merge()  # sealed: searched through the passages' HNSW index
+    for _ in range(10):
+        docs = [f"d{d}" for d in rng.choice(3000, size=2, replace=False) if d % 20]  # on other topics than the question
+        found = store.candidates(unit(1, 0)[0], ["kestrel"], 10, doc_ids=docs)
+        assert sorted((c.chunk.doc_id, c.chunk.start) for c in found) == sorted(
+            (d, s) for d in docs for s in (0, len(f"Kestrel survey {d[1:]} counted nests.") + 1)
+        )
+        assert all(c.lexical > 0 for c in found if c.chunk.start == 0)
+    store.close()
