@@ -10,7 +10,8 @@ BM25 is then computed over the dense candidates only (docs/DEPLOY.md). A failed 
 so no half-made store is left behind.
 
 Collections default to Bounded consistency; the store asks for Strong where a write must see itself.
-Vectors: the passages' HNSW (inner product, M 16, efConstruction 200) on a server and on milvus-lite (faiss); the
+Vectors: the passages' HNSW (inner product, M 16, efConstruction 200) on a server and on milvus-lite 3.x (faiss), FLAT
+on milvus-lite 2.x (it builds no HNSW); the
 sentences' FLAT (they are read by id, never searched by vector: no graph to build). Collections without vectors of their own
 carry a 2-dimension dummy vector: Milvus wants one in every collection.
 """
@@ -36,6 +37,7 @@ class Capabilities:
     bm25: bool  # BM25 function (full-text search)
     hybrid: bool  # hybrid_search (several ANN requests, one call)
     scalar_index: str | None  # index type for VARCHAR filter fields: "INVERTED", "Trie" or None
+    searched_index: str = "HNSW"  # the passages' vector index; milvus-lite 2.x builds only FLAT, IVF_FLAT, AUTOINDEX
 
 
 def detect(client: Any, local: bool) -> Capabilities:
@@ -45,8 +47,8 @@ def detect(client: Any, local: bool) -> Capabilities:
     if local:
         lite = _lite_version()
         m = re.match(r"(\d+)\.(\d+)", lite)
-        bm25 = m is None or (int(m.group(1)), int(m.group(2))) >= (2, 5)
-        return Capabilities(f"milvus-lite {lite}", bm25, True, "INVERTED")
+        at = (int(m.group(1)), int(m.group(2))) if m else (3, 0)
+        return Capabilities(f"milvus-lite {lite}", at >= (2, 5), True, "INVERTED", "HNSW" if at >= (3, 0) else "FLAT")
     try:
         version = str(client.get_server_version())
     except Exception:  # noqa: BLE001 - a server too old or too locked-down to say: assume the least
@@ -109,7 +111,7 @@ def create_collections(
             "format": 3,
             "created_at": created,
             "lexical": lexical,
-            "vector_index": "HNSW",
+            "vector_index": caps.searched_index,
             "server": caps.version,
             "scalar_index": caps.scalar_index,
         }
@@ -135,11 +137,11 @@ def _schema(client: Any) -> Any:
     return s
 
 
-def _vector_index(params: Any, field: str, searched: bool) -> None:
+def _vector_index(params: Any, field: str, searched: bool, caps: Capabilities) -> None:
     """HNSW for vectors searched by similarity (passages), FLAT for those only read by id (sentences). milvus-lite
     3.2 searches FLAT by copying every stored vector of a segment per question (11,695 passages: 4 ms a search,
     against well under 1 ms for its faiss HNSW at ef 600, with the same SciFact nDCG@10)."""
-    if searched:
+    if searched and caps.searched_index == "HNSW":
         params.add_index(field, index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
     else:
         params.add_index(field, index_type="FLAT", metric_type="IP")
@@ -178,7 +180,7 @@ def _create_chunks(client: Any, name: str, dim: int, bm25: bool, caps: Capabilit
     s.add_field("doc", DataType.JSON)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     params = client.prepare_index_params()
-    _vector_index(params, "vector", searched=True)
+    _vector_index(params, "vector", True, caps)
     if bm25:
         from pymilvus import Function, FunctionType
 
@@ -208,7 +210,7 @@ def _create_sentences(client: Any, name: str, dim: int, caps: Capabilities) -> N
     s.add_field("heading", DataType.BOOL)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     params = client.prepare_index_params()
-    _vector_index(params, "vector", searched=False)
+    _vector_index(params, "vector", False, caps)
     _scalar_index(params, "doc_id", caps)
     _create(client, name, s, params)
 
