@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.scifact import doc_text, load_scifact
+from bench.scifact import doc_text, load_scifact, write_corpus
 from bench.stats import percentiles
 from bench.system import peak_rss_mb
 
@@ -138,13 +138,7 @@ def citeqa(args: argparse.Namespace) -> dict[str, Any]:
     data = load_scifact(Path(args.scifact), args.limit)
     work = Path(args.work)
     corpus = work / "corpus"
-    corpus.mkdir(parents=True, exist_ok=True)
-    meta = {}
-    for doc_id, title, text in data.docs:
-        name = f"{doc_id}.txt"
-        (corpus / name).write_text(text, encoding="utf-8")
-        meta[name] = {"title": title}
-    (corpus / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    write_corpus(data, corpus)
     t0 = time.perf_counter()
     embedder = load_embedder(args.embedder)
     t1 = time.perf_counter()

@@ -54,3 +54,14 @@ def load_scifact(folder: Path, limit: int | None = None) -> Scifact:
 def doc_text(title: str, text: str) -> str:
     """How both baseline and backends embed an abstract (the BEIR convention: title, then text)."""
     return f"{title}. {text}" if title else text
+
+
+def write_corpus(data: Scifact, corpus: Path) -> None:
+    """The abstracts as a user's corpus folder: `<doc_id>.txt` each, titles in metadata.json."""
+    corpus.mkdir(parents=True, exist_ok=True)
+    meta = {}
+    for doc_id, title, text in data.docs:
+        name = f"{doc_id}.txt"
+        (corpus / name).write_text(text, encoding="utf-8")
+        meta[name] = {"title": title}
+    (corpus / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
