@@ -503,6 +503,12 @@ def test_bm25_over_stored_terms_scores_as_the_split_terms() -> None:
 def test_a_question_within_documents_finds_all_their_passages_on_lite(tmp_path: Path) -> None:
     """Asked within a few documents, every passage of theirs competes, as on FAISS: milvus-lite's HNSW walks
     its graph past the filtered-out rows and, with 2 documents of 3,000 left, found few of them or none."""
+    within_documents_check(f"milvus://{tmp_path / 'm.db'}", "within")
+
+
+def within_documents_check(address: str, prefix: str) -> None:
+    """3,000 two-passage documents on 20 topics, sealed and indexed; ten questions, each within 2 documents on
+    other topics than its own: every passage of those 2 comes back (tests/test_milvus_server.py runs it too)."""
     import numpy as np
 
     from index.local_store import make_doc
@@ -531,7 +537,7 @@ def test_a_question_within_documents_finds_all_their_passages_on_lite(tmp_path: 
             [["kestrel", "survey", "nest"], ["volunt", "ring", "chick"]],
         )
 
-    store = MilvusStore(parse_store(f"milvus://{tmp_path / 'm.db'}"), prefix="within")
+    store = MilvusStore(parse_store(address), prefix=prefix)
     store.connect({"embedder": {"model": "random"}, "dim": dim, "chunking": {}}, create=True)
     for lo in range(0, 3000, 500):
         store.put([prepared(d) for d in range(lo, lo + 500)], fresh=True)

@@ -207,3 +207,9 @@ def test_qa_index_resumes_after_a_kill(milvus_uri: str, tmp_path: Path) -> None:
     assert "indexed 40 documents" in second.stdout and "(8 documents embedded, 32 unchanged)" in second.stdout, (
         second.stdout
     )
+
+
+def test_a_question_within_documents_finds_all_their_passages_on_the_server(milvus_uri: str) -> None:
+    from tests.test_milvus import within_documents_check
+
+    within_documents_check(milvus_uri, "within")
