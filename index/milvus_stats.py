@@ -45,8 +45,9 @@ class CorpusStats:
         return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
 
     def scorer(self, query: Sequence[str]) -> Callable[[str], float]:
-        """-> BM25 of one chunk from its stored terms string ("deport flight rose"), `bm25(query, terms.split())`
-        with the query's idf and the average length taken once per question (300 candidates a question on Milvus)."""
+        """-> BM25 (above) of one chunk from its stored terms string ("deport flight rose"), with the query's idf and
+        the average length taken once per question (300 candidates a question on Milvus); 0.0 when none of the
+        query's terms is in the corpus or the chunk."""
         weights = [(t, self.idf(t)) for t in query if t in self.df] if self.n else []
         avg = self.tokens / self.n if self.n else 1.0
 
@@ -62,15 +63,4 @@ class CorpusStats:
                     total += idf * tf / (tf + norm)
             return total
 
-        return score
-
-    def bm25(self, query: Sequence[str], toks: Sequence[str]) -> float:
-        """BM25 of one chunk (its terms) for the query terms; 0.0 when none is in the corpus or the chunk."""
-        if not self.n or not query:
-            return 0.0
-        norm = K1 * (1 - B + B * max(1, len(toks)) / (self.tokens / self.n))
-        score = 0.0
-        for t in query:
-            if t in self.df and (tf := toks.count(t)):  # a few query terms: count them, not the passage's every term
-                score += self.idf(t) * tf / (tf + norm)
         return score
