@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.prepared_cache import DEFAULT_WORK, prepared_documents
+from bench.report import replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- milvus-bench:begin -->", "<!-- milvus-bench:end -->"
@@ -252,13 +253,7 @@ def write(out: Path, r: dict[str, Any], argv: list[str]) -> None:
         if m.get("call_ms")
     )
     lines += ["", f"Milvus calls during the asks ({calls}).", "", end]
-    text = out.read_text(encoding="utf-8") if out.exists() else ""
-    block = "\n".join(lines)
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    out.write_text(text, encoding="utf-8")
+    replace_section(out, begin, end, "\n".join(lines))
 
 
 if __name__ == "__main__":

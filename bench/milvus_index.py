@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.report import replace_section
 from bench.scifact import DEFAULT_SCIFACT, load_scifact, write_corpus
 from bench.system import ROOT
 
@@ -95,14 +96,7 @@ def write(out: Path, r: dict[str, Any], docs: int) -> None:
         f"Milvus server against the mean of the two local runs: **{r['ratio']:.2f}×** the local store's rate.",
         END,
     ]
-    text = out.read_text(encoding="utf-8") if out.exists() else ""
-    section = "\n".join(lines)
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    out.write_text(text, encoding="utf-8")
+    replace_section(out, BEGIN, END, "\n".join(lines))
 
 
 if __name__ == "__main__":

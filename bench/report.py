@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 from typing import Any
 
 
@@ -20,6 +21,17 @@ def table(head: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     out += ["| " + " | ".join(c if isinstance(c, str) else cell(c) for c in r) + " |" for r in rows]
     return out + [""]
+
+
+def replace_section(path: Path, begin: str, end: str, block: str) -> None:
+    """Put `block` (which starts with `begin` and ends with `end`) in place of the text between those markers in
+    `path`, or append it: how a benchmark rewrites its own section of a docs page and leaves the rest alone."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 def _targets(r: dict[str, Any]) -> list[str]:

@@ -80,7 +80,8 @@ def text_hash(text: str) -> str:
 def doc_id_for(file_name: str) -> str:
     """ "Annual Report.pdf" -> "annual-report"; a file in a subfolder keeps its folders apart from other files of
     the same name: "2024/q3/summary.docx" -> "2024-q3-summary"."""
-    stem = str(PurePosixPath(file_name).with_suffix("")) if PurePosixPath(file_name).suffix else file_name
+    path = PurePosixPath(file_name)
+    stem = str(path.with_suffix("")) if path.suffix else file_name
     slug = re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-.")
     if len(slug) > MAX_ID:  # a deep path: the end of it, kept apart from others by a hash of the whole
         slug = f"{hashlib.sha256(slug.encode()).hexdigest()[:10]}-{slug[-(MAX_ID - 11) :].strip('-.')}"
@@ -136,7 +137,7 @@ def corpus_files(folder: Path, skip: Path | None = None) -> list[tuple[str, Path
     out: list[tuple[str, Path]] = []
     for here, dirs, files in os.walk(folder):
         at = Path(here)
-        dirs[:] = [d for d in dirs if not d.startswith(".") and (at / d).resolve() != skip_at]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and (skip_at is None or (at / d).resolve() != skip_at)]
         for f in files:
             path = at / f
             name = path.relative_to(folder).as_posix()

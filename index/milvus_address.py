@@ -61,9 +61,10 @@ def locked(db: Path) -> bool:
         return any(_try_lock(f) for f in files)
     inodes = {f.stat().st_ino for f in files}
     for line in table.splitlines():  # "1: POSIX  ADVISORY  WRITE 4242 08:01:1311847 0 EOF"
-        fields = line.split()
-        if len(fields) > 5 and fields[1] != "->" and fields[5].rsplit(":", 1)[-1].isdigit():
-            if int(fields[5].rsplit(":", 1)[-1]) in inodes and fields[4] != str(os.getpid()):
+        fields = line.split()  # a waiter's line reads "1: -> POSIX ...": its fields are shifted, and it holds nothing
+        if len(fields) > 5 and fields[1] != "->" and fields[4] != str(os.getpid()):
+            inode = fields[5].rsplit(":", 1)[-1]
+            if inode.isdigit() and int(inode) in inodes:
                 return True
     return False
 

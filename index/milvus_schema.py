@@ -10,10 +10,10 @@ BM25 is then computed over the dense candidates only (docs/DEPLOY.md). A failed 
 so no half-made store is left behind.
 
 Collections default to Bounded consistency; the store asks for Strong where a write must see itself.
-Vectors: the passages' HNSW (inner product, M 16, efConstruction 200) on a server and on milvus-lite 3.x (faiss), FLAT
-on milvus-lite 2.x (it builds no HNSW); the
-sentences' FLAT (they are read by id, never searched by vector: no graph to build). Collections without vectors of their own
-carry a 2-dimension dummy vector: Milvus wants one in every collection.
+Vectors: the passages' HNSW (inner product, M 16, efConstruction 200) on a server and on milvus-lite 3.x (faiss),
+FLAT on milvus-lite 2.x (it builds no HNSW); the sentences' FLAT (they are read by id, never searched by vector:
+no graph to build). Collections without vectors of their own carry a 2-dimension dummy vector: Milvus wants one in
+every collection.
 """
 
 from __future__ import annotations
