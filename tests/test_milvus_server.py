@@ -213,3 +213,12 @@ def test_a_question_within_documents_finds_all_their_passages_on_the_server(milv
     from tests.test_milvus import within_documents_check
 
     within_documents_check(milvus_uri, "within")
+    # and the merge left both collections a question reads sealed and handed over: its search and its sentence
+    # fetch are served from indexed segments, not growing copies (slower, and for passages less accurate)
+    from pymilvus import MilvusClient
+    from pymilvus.grpc_gen import common_pb2
+
+    conn = MilvusClient(uri=milvus_uri)._get_connection()
+    for kind in ("chunks", "sentences"):
+        infos = conn.get_query_segment_info(f"within_{kind}")
+        assert sum(i.num_rows for i in infos if i.state != common_pb2.SegmentState.Growing) == 6000, (kind, infos)
