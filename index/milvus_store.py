@@ -445,12 +445,13 @@ class MilvusStore:
         lexical = self.full_text and bool(query_terms)
         # "candidates" mode: BM25 ranks a dense pool DENSE_POOL times deeper than k, so that lexical matches the
         # dense top-k misses still compete (SciFact, 5,183 abstracts: nDCG@10 -0.010 against FAISS at 1x, -0.005 at 3x)
-        depth = int(k * DENSE_POOL) if query_terms and not self.full_text else k
+        pool = k * DENSE_POOL if query_terms else k
+        depth = k if self.full_text else pool
         dense_params = {"metric_type": "IP", "params": {"ef": max(64, 2 * depth)}}  # HNSW's ef; FLAT ignores it
         if qvec is None and not lexical:
             return []
         if flt and qvec is not None and self.lite:
-            return self._exact(qvec, int(k * DENSE_POOL) if query_terms else k, flt)
+            return self._exact(qvec, pool, flt)
         if qvec is not None and lexical and self.caps is not None and self.caps.hybrid:
             from pymilvus import AnnSearchRequest, RRFRanker
 

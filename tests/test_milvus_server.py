@@ -218,7 +218,11 @@ def test_a_question_within_documents_finds_all_their_passages_on_the_server(milv
     from pymilvus import MilvusClient
     from pymilvus.grpc_gen import common_pb2
 
-    conn = MilvusClient(uri=milvus_uri)._get_connection()
-    for kind in ("chunks", "sentences"):
-        infos = conn.get_query_segment_info(f"within_{kind}")
-        assert sum(i.num_rows for i in infos if i.state != common_pb2.SegmentState.Growing) == 6000, (kind, infos)
+    client = MilvusClient(uri=milvus_uri)
+    try:
+        for kind in ("chunks", "sentences"):
+            infos = client._get_connection().get_query_segment_info(f"within_{kind}")
+            sealed = sum(i.num_rows for i in infos if i.state != common_pb2.SegmentState.Growing)
+            assert sealed == 6000, (kind, infos)
+    finally:
+        client.close()
