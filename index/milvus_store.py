@@ -39,6 +39,7 @@ from index.errors import CiteqaError, DocumentNotFound, IndexMismatch, IndexMiss
 from index.formats import Part
 from index.local_store import make_doc
 from index.milvus_address import StoreSpec, chunk_id, locked, parse_store
+from index.milvus_guard import guard
 from index.milvus_insert import insert_rows
 from index.milvus_rows import PART_CHARS, document_rows, fit, sentence_record, summary_state
 from index.milvus_schema import DUMMY_DIM, Capabilities, create_collections, detect
@@ -125,11 +126,16 @@ class MilvusStore:
         if spec.local and locked(Path(spec.uri)):
             raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {busy}")
         try:
-            self.client = MilvusClient(uri=spec.uri, token=spec.token or "")
-            self._collections = set(self.client.list_collections())
+            client = MilvusClient(uri=spec.uri, token=spec.token or "")
+            self._collections = set(client.list_collections())
         except MilvusException as exc:
             reason = busy if spec.local and locked(Path(spec.uri)) else exc.message
             raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {reason}") from exc
+        # from here on, a server lost mid-run answers StorageUnavailable (503), one line (index/milvus_guard.py)
+        self.client = guard(client, spec.redacted())
+        # pymilvus logs a traceback for each such failure, and every ~10 s while it reconnects: said once, above
+        logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
+        logging.getLogger("pymilvus.client.connection_manager").setLevel(logging.ERROR)
 
     # -- manifest -----------------------------------------------------------------------------------------
 

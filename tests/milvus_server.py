@@ -3,6 +3,7 @@
 
     server = start(tmp / "milvus")      # about 40 s on 2 cores
     server.uri                          # "http://127.0.0.1:40123"
+    server.kill()                       # a crash: SIGKILL to the whole server
     server.stop()
 
 By default each component announces "the first unicastable address" of the machine and the others dial it;
@@ -11,6 +12,7 @@ By default each component announces "the first unicastable address" of the machi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -89,6 +91,12 @@ class MilvusServer:
         except ProcessLookupError:
             pass
 
+    def kill(self) -> None:
+        """SIGKILL to the whole server, as a crash or the kernel's OOM killer would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
 
 ETCD_PEER_PORT = 2380  # embedded etcd's peer port: fixed, so one milvus-server per machine at a time
 
@@ -142,6 +150,7 @@ def _wait_ready(server: MilvusServer, timeout: float) -> None:
 
     port = int(server.uri.rsplit(":", 1)[1])
     deadline = time.monotonic() + timeout
+    last: Exception | None = None
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise RuntimeError(f"milvus-server exited with {server.proc.returncode}:\n{server.log_tail()}")
@@ -153,10 +162,10 @@ def _wait_ready(server: MilvusServer, timeout: float) -> None:
                 client.list_collections()
                 client.close()
                 return
-            except Exception:  # the proxy listens before the coordinators are ready
-                pass
+            except Exception as exc:  # the proxy listens before the coordinators are ready
+                last = exc
         time.sleep(1)
-    raise TimeoutError(f"milvus-server not ready in {timeout:.0f}s:\n{server.log_tail()}")
+    raise TimeoutError(f"milvus-server not ready in {timeout:.0f}s (last: {last!r}):\n{server.log_tail()}")
 
 
 class Counting:

@@ -38,16 +38,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def milvus_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[milvus_server.MilvusServer]:
     if milvus_server.executable() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("milvus-server is missing under CI=true: the dev extra installs it (`milvus` on PyPI)")
         pytest.skip("milvus-server not installed (pip install 'citeqa[dev]' brings the `milvus` package)")
     server = milvus_server.start(tmp_path_factory.mktemp("milvus-server"))
     try:
-        yield server.uri
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(milvus_proc: milvus_server.MilvusServer) -> str:
+    return milvus_proc.uri
 
 
 _prefixes = iter(f"t{i}" for i in range(1000))
@@ -226,3 +231,43 @@ def test_a_question_within_documents_finds_all_their_passages_on_the_server(milv
             assert sealed == 6000, (kind, infos)
     finally:
         client.close()
+
+
+# Last in this file on purpose: it kills the session's server (the fixture's teardown then has nothing to stop).
+@pytest.mark.slow
+def test_a_server_crash_answers_503_in_one_line(
+    milvus_proc: milvus_server.MilvusServer,
+    default_corpus_session: Path,
+    tmp_path: Path,
+    real_embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Milvus server is SIGKILLed under two live `qa serve` replicas: questions, /health, reads and uploads
+    answer 503 with a one-line JSON detail naming the server, not a 500, and no traceback reaches their logs."""
+    monkeypatch.setenv("CITEQA_MILVUS_PREFIX", "crash")
+    sync(Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_proc.uri)), real_embedder)
+    key = "crash-test-key"
+    question = {"question": "What tariff does the Quetzal Harbour Compact set?"}
+    auth = {"Authorization": f"Bearer {key}"}
+    with replicas(milvus_proc.uri, tmp_path, key, CITEQA_MILVUS_PREFIX="crash") as (a, b, _env):
+        up = a.post("/v1/documents", headers=auth, files={"file": ("quetzal.txt", NEW_DOC, "text/plain")})
+        assert up.status_code == 201, up.text
+        doc_id = up.json()["doc_id"]
+        assert a.post("/v1/ask", json=question).status_code == 200
+        milvus_proc.kill()
+        refused = b"Berth Notice\n\nBerth four at Puerto Barrios closes for dredging from 2 to 9 June 2031.\n"
+        for r in (
+            a.post("/v1/ask", json=question),
+            b.get("/health"),
+            b.get(f"/v1/documents/{doc_id}"),
+            b.get("/v1/documents"),
+            b.post("/v1/documents", headers=auth, files={"file": ("berth.txt", refused, "text/plain")}),
+            a.delete(f"/v1/documents/{doc_id}", headers=auth),
+        ):
+            assert r.status_code == 503, (r.request.method, r.request.url, r.status_code, r.text)
+            detail = r.json()["detail"]
+            assert f"Milvus server {milvus_proc.uri} is unreachable" in detail and "\n" not in detail, detail
+    logs = list(tmp_path.glob("replica-*.log"))
+    assert len(logs) == 2
+    for log in logs:
+        assert "Traceback" not in log.read_text(), log.read_text()[-3000:]

@@ -1,0 +1,81 @@
+"""A Milvus server that is down, restarting or unreachable, said in one line instead of a pymilvus traceback.
+
+    client = guard(MilvusClient(uri=...), "milvus://10.0.0.5:19530")
+    client.search(...)   # server killed -> StorageUnavailable("the Milvus server milvus://10.0.0.5:19530 is
+                         #   unreachable: ... Retry once it is back; nothing acknowledged is lost.")  (HTTP 503)
+
+Every call of the client, and of the connection it hands out (`_get_connection()`: column inserts, segment
+info), goes through here. Two outcomes change:
+- the server cannot be reached (connection refused, gRPC UNAVAILABLE or a deadline) -> StorageUnavailable, which
+  the routes answer with 503 and the CLI with one line;
+- "collection not loaded": a restarted server (Milvus 2.3.5, SIGKILLed and started again on the same data) answered
+  the first search after its restart so; the collection is loaded again and the call made once more.
+Every other error (a refused schema, a bad filter) passes through unchanged: the store handles those itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from index.errors import StorageUnavailable
+
+RELOAD_TIMEOUT = 60  # seconds a reload after a server restart may take (5 documents on 2.3.5: under 2 s)
+
+
+def guard(client: Any, where: str) -> Any:
+    return _Guarded(client, where)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    import grpc
+    from pymilvus.exceptions import MilvusUnavailableException
+
+    code = exc.code() if isinstance(exc, grpc.RpcError) else getattr(exc, "code", None)
+    if isinstance(exc, MilvusUnavailableException) or code == 2:  # pymilvus's Status.CONNECT_FAILED
+        return True
+    return code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def _not_loaded(exc: BaseException) -> bool:
+    return getattr(exc, "code", None) == 101 or "not loaded" in str(getattr(exc, "message", ""))
+
+
+class _Guarded:
+    def __init__(self, inner: Any, where: str) -> None:
+        self._inner, self._where = inner, where
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr) or name == "_generate_call_context":
+            return attr
+        if name == "_get_connection":
+            return lambda *a, **kw: _Guarded(self._call(attr, a, kw), self._where)
+        return lambda *a, **kw: self._call(attr, a, kw)
+
+    def _call(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        import grpc
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            try:
+                return fn(*args, **kwargs)
+            except MilvusException as exc:
+                name = args[0] if args and isinstance(args[0], str) else kwargs.get("collection_name")
+                if not (_not_loaded(exc) and isinstance(name, str)):
+                    raise
+                self._reload(name)
+                return fn(*args, **kwargs)
+        except (MilvusException, grpc.RpcError) as exc:
+            if not _unreachable(exc):
+                raise
+            reason = str(getattr(exc, "message", "") or exc).splitlines()[0][:200]
+            raise StorageUnavailable(
+                f"the Milvus server {self._where} is unreachable ({reason}). Retry once it is back; "
+                "nothing acknowledged is lost."
+            ) from None
+
+    def _reload(self, name: str) -> None:
+        load = getattr(self._inner, "load_collection", None)
+        if load is None:  # a connection, not the client: its caller's next call through the client reloads
+            raise StorageUnavailable(f"the Milvus server {self._where} has not loaded {name} yet; retry shortly")
+        load(name, timeout=RELOAD_TIMEOUT)
