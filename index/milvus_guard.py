@@ -1,12 +1,14 @@
 """A Milvus server that is down, restarting or unreachable, said in one line instead of a pymilvus traceback.
 
-    client = guard(MilvusClient(uri=...), "milvus://10.0.0.5:19530")
+    client = guard(MilvusClient(uri=...), "milvus://10.0.0.5:19530", read_timeout=30)
     client.search(...)   # server killed -> StorageUnavailable("the Milvus server milvus://10.0.0.5:19530 is
                          #   unreachable: ... Retry once it is back; nothing acknowledged is lost.")  (HTTP 503)
 
 Every call of the client, and of the connection it hands out (`_get_connection()`: column inserts, segment
-info), goes through here. Two outcomes change:
-- the server cannot be reached (connection refused, gRPC UNAVAILABLE or a deadline) -> StorageUnavailable, which
+info), goes through here. Reads (search, hybrid_search, get, query) get a deadline, `read_timeout` seconds with
+pymilvus's retries included, unless the caller gave one: a frozen server (SIGSTOP) otherwise held a question for
+pymilvus's own 70 s of retries. Two outcomes change:
+- the server cannot be reached (connection refused, gRPC UNAVAILABLE or the deadline) -> StorageUnavailable, which
   the routes answer with 503 and the CLI with one line;
 - "collection not loaded": a restarted server (Milvus 2.3.5, SIGKILLed and started again on the same data) answered
   the first search after its restart so; the collection is loaded again and the call made once more.
@@ -22,8 +24,11 @@ from index.errors import StorageUnavailable
 RELOAD_TIMEOUT = 60  # seconds a reload after a server restart may take (5 documents on 2.3.5: under 2 s)
 
 
-def guard(client: Any, where: str) -> Any:
-    return _Guarded(client, where)
+READS = frozenset({"search", "hybrid_search", "get", "query"})
+
+
+def guard(client: Any, where: str, read_timeout: float | None = None) -> Any:
+    return _Guarded(client, where, read_timeout)
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -41,15 +46,17 @@ def _not_loaded(exc: BaseException) -> bool:
 
 
 class _Guarded:
-    def __init__(self, inner: Any, where: str) -> None:
-        self._inner, self._where = inner, where
+    def __init__(self, inner: Any, where: str, read_timeout: float | None) -> None:
+        self._inner, self._where, self._read_timeout = inner, where, read_timeout
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
         if not callable(attr) or name == "_generate_call_context":
             return attr
         if name == "_get_connection":
-            return lambda *a, **kw: _Guarded(self._call(attr, a, kw), self._where)
+            return lambda *a, **kw: _Guarded(self._call(attr, a, kw), self._where, self._read_timeout)
+        if name in READS and self._read_timeout is not None:
+            return lambda *a, **kw: self._call(attr, a, {"timeout": self._read_timeout, **kw})
         return lambda *a, **kw: self._call(attr, a, kw)
 
     def _call(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -68,7 +75,11 @@ class _Guarded:
         except (MilvusException, grpc.RpcError) as exc:
             if not _unreachable(exc):
                 raise
-            reason = str(getattr(exc, "message", "") or exc).splitlines()[0][:200]
+            if isinstance(exc, grpc.RpcError):  # its str() begins "<_InactiveRpcError of RPC that terminated with:"
+                reason = f"{exc.code().name}: {exc.details()}"
+            else:
+                reason = str(getattr(exc, "message", "") or exc).splitlines()[0]
+            reason = reason[:200]
             raise StorageUnavailable(
                 f"the Milvus server {self._where} is unreachable ({reason}). Retry once it is back; "
                 "nothing acknowledged is lost."

@@ -132,7 +132,7 @@ class MilvusStore:
             reason = busy if spec.local and locked(Path(spec.uri)) else exc.message
             raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {reason}") from exc
         # from here on, a server lost mid-run answers StorageUnavailable (503), one line (index/milvus_guard.py)
-        self.client = guard(client, spec.redacted())
+        self.client = guard(client, spec.redacted(), Settings.from_env().milvus_read_timeout)
         # pymilvus logs a traceback for each such failure, and every ~10 s while it reconnects: said once, above
         logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
         logging.getLogger("pymilvus.client.connection_manager").setLevel(logging.ERROR)
@@ -229,6 +229,8 @@ class MilvusStore:
             if self._stats is None or self._server_generation() != self._stats.generation:
                 self._known = None  # another process wrote: ids it added are not known here
                 self._reload()
+        except CiteqaError as exc:  # a lost server: said in its one line, as the requests meanwhile say it
+            logging.getLogger(__name__).warning("refreshing Milvus corpus statistics failed: %s", exc)
         except Exception:  # noqa: BLE001 - a failed refresh keeps the old numbers; the next one retries
             logging.getLogger(__name__).warning("refreshing Milvus corpus statistics failed", exc_info=True)
         finally:

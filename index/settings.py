@@ -21,6 +21,8 @@ CITEQA_MILVUS_TOKEN          milvus_token          None
 CITEQA_MILVUS_PREFIX         milvus_prefix         citeqa (collection names' prefix)
 CITEQA_MILVUS_LEXICAL        milvus_lexical        "" | candidates | milvus-bm25 (a new Milvus store's lexical mode:
                                                    index/milvus_schema.py lexical_mode; "" its default)
+CITEQA_MILVUS_READ_TIMEOUT   milvus_read_timeout   30 (seconds a Milvus search, get or query may take, its retries
+                                                   included, before it answers 503: a frozen server)
 CITEQA_MAX_UPLOAD_SENTENCES  max_upload_sentences  20000 (an upload's cost cap: about 2 minutes of embedding)
 CITEQA_API_KEY               api_key               None: writes answer 403
 CITEQA_CORS_ORIGINS          cors_origins          (): no CORS headers; "https://a.example,https://b.example"
@@ -110,6 +112,7 @@ class Settings:
     milvus_token: str | None = None
     milvus_prefix: str = "citeqa"
     milvus_lexical: str = ""
+    milvus_read_timeout: float = 30.0
     max_upload_sentences: int = 20_000
     api_key: str | None = None
     cors_origins: tuple[str, ...] = ()
@@ -156,6 +159,8 @@ class Settings:
             milvus_lexical=_choice(
                 "CITEQA_MILVUS_LEXICAL", get("MILVUS_LEXICAL").lower(), ("", "candidates", "milvus-bm25")
             ),
+            milvus_read_timeout=_seconds("CITEQA_MILVUS_READ_TIMEOUT", get("MILVUS_READ_TIMEOUT"))
+            or cls.milvus_read_timeout,
             max_upload_sentences=_lenient_whole(get("MAX_UPLOAD_SENTENCES"), cls.max_upload_sentences),
             api_key=get("API_KEY") or None,
             cors_origins=tuple(o.strip() for o in get("CORS_ORIGINS").split(",") if o.strip()),

@@ -23,6 +23,7 @@ class Flaky:
 
     def search(self, collection_name: str, **kw: Any) -> str:
         self.calls.append(("search", collection_name))
+        self.kwargs = kw
         if self.errors:
             raise self.errors.pop(0)
         return "hits"
@@ -51,3 +52,22 @@ def test_other_errors_pass_through_unchanged() -> None:
     with pytest.raises(MilvusException) as err:
         guard(Flaky(refused), "x").search("c_chunks", data=[])
     assert err.value is refused
+
+
+def test_reads_get_the_deadline_unless_the_caller_gave_one() -> None:
+    inner = Flaky()
+    client = guard(inner, "x", read_timeout=3)
+    client.search("c_chunks", data=[])
+    assert inner.kwargs == {"data": [], "timeout": 3}
+    client.search("c_chunks", data=[], timeout=120)
+    assert inner.kwargs == {"data": [], "timeout": 120}
+    client.load_collection("c_chunks")  # not a read: no deadline added
+    assert inner.calls[-1] == ("load_collection", "c_chunks")
+
+
+def test_a_deadline_passed_is_unreachable_in_one_line() -> None:
+    import grpc
+
+    late = MilvusException(code=grpc.StatusCode.DEADLINE_EXCEEDED, message="Deadline Exceeded")
+    with pytest.raises(StorageUnavailable, match=r"^the Milvus server h:1 is unreachable \(Deadline Exceeded\)"):
+        guard(Flaky(late), "h:1", read_timeout=3).search("c_chunks", data=[])

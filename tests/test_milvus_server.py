@@ -8,6 +8,7 @@ Skips where the `milvus` package is missing, except under CI=true.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -242,18 +243,25 @@ def test_a_server_crash_answers_503_in_one_line(
     real_embedder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The Milvus server is SIGKILLed under two live `qa serve` replicas: questions, /health, reads and uploads
-    answer 503 with a one-line JSON detail naming the server, not a 500, and no traceback reaches their logs."""
+    """Under two live `qa serve` replicas the Milvus server first freezes (SIGSTOP): a question and /health answer
+    503 once the read deadline (3 s here) passes, instead of waiting out pymilvus's 70 s of retries; then it is
+    SIGKILLed: questions, /health, reads, uploads and deletes answer 503 with a one-line JSON detail naming the
+    server, not a 500, and no traceback reaches the replicas' logs."""
     monkeypatch.setenv("CITEQA_MILVUS_PREFIX", "crash")
     sync(Settings(corpus=default_corpus_session, store=StoreAddress.parse(milvus_proc.uri)), real_embedder)
     key = "crash-test-key"
     question = {"question": "What tariff does the Quetzal Harbour Compact set?"}
     auth = {"Authorization": f"Bearer {key}"}
-    with replicas(milvus_proc.uri, tmp_path, key, CITEQA_MILVUS_PREFIX="crash") as (a, b, _env):
+    env = {"CITEQA_MILVUS_PREFIX": "crash", "CITEQA_MILVUS_READ_TIMEOUT": "3"}
+    with replicas(milvus_proc.uri, tmp_path, key, **env) as (a, b, _env):
         up = a.post("/v1/documents", headers=auth, files={"file": ("quetzal.txt", NEW_DOC, "text/plain")})
         assert up.status_code == 201, up.text
         doc_id = up.json()["doc_id"]
         assert a.post("/v1/ask", json=question).status_code == 200
+        os.killpg(milvus_proc.proc.pid, signal.SIGSTOP)  # the clients' httpx timeout is 60 s
+        for r in (a.post("/v1/ask", json=question), b.get("/health")):
+            assert r.status_code == 503, (r.request.method, r.request.url, r.status_code, r.text)
+            assert f"Milvus server {milvus_proc.uri} is unreachable" in r.json()["detail"], r.text
         milvus_proc.kill()
         refused = b"Berth Notice\n\nBerth four at Puerto Barrios closes for dredging from 2 to 9 June 2031.\n"
         for r in (
