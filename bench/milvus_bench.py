@@ -35,6 +35,7 @@ from typing import Any
 
 from bench.prepared_cache import DEFAULT_WORK, prepared_documents
 from bench.report import replace_section
+from bench.scifact import DEFAULT_SCIFACT
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- milvus-bench:begin -->", "<!-- milvus-bench:end -->"
@@ -47,7 +48,7 @@ def pct(values: list[float]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--scifact", default=str(ROOT.parent.parent / "shared" / "bench" / "scifact"))
+    p.add_argument("--scifact", default=str(DEFAULT_SCIFACT))
     p.add_argument("--docs", type=int, default=1000)
     p.add_argument("--full", action="store_true", help="all 5,183 abstracts")
     p.add_argument("--asks", type=int, default=50)

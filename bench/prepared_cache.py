@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.scifact import DEFAULT_SCIFACT
+
 SHARD = 500
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "citeqa-milvus-bench"
@@ -63,7 +65,7 @@ def prepared_documents(docs: list[Any], embedder: Any, work: Path, log: Any = No
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--scifact", default=str(ROOT.parent.parent / "shared" / "bench" / "scifact"))
+    p.add_argument("--scifact", default=str(DEFAULT_SCIFACT))
     p.add_argument("--docs", type=int, default=1000)
     p.add_argument("--full", action="store_true")
     p.add_argument("--work", default=str(DEFAULT_WORK))
