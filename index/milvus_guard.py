@@ -22,8 +22,6 @@ from typing import Any
 from index.errors import StorageUnavailable
 
 RELOAD_TIMEOUT = 60  # seconds a reload after a server restart may take (5 documents on 2.3.5: under 2 s)
-
-
 READS = frozenset({"search", "hybrid_search", "get", "query"})
 
 
@@ -47,7 +45,11 @@ def _not_loaded(exc: BaseException) -> bool:
 
 class _Guarded:
     def __init__(self, inner: Any, where: str, read_timeout: float | None) -> None:
+        import grpc
+        from pymilvus.exceptions import MilvusException
+
         self._inner, self._where, self._read_timeout = inner, where, read_timeout
+        self._milvus_error, self._errors = MilvusException, (MilvusException, grpc.RpcError)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
@@ -60,33 +62,32 @@ class _Guarded:
         return lambda *a, **kw: self._call(attr, a, kw)
 
     def _call(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        import grpc
-        from pymilvus.exceptions import MilvusException
-
         try:
-            try:
-                return fn(*args, **kwargs)
-            except MilvusException as exc:
-                name = args[0] if args and isinstance(args[0], str) else kwargs.get("collection_name")
-                if not (_not_loaded(exc) and isinstance(name, str)):
-                    raise
-                self._reload(name)
-                return fn(*args, **kwargs)
-        except (MilvusException, grpc.RpcError) as exc:
+            return self._reloading(fn, args, kwargs)
+        except self._errors as exc:
             if not _unreachable(exc):
                 raise
-            if isinstance(exc, grpc.RpcError):  # its str() begins "<_InactiveRpcError of RPC that terminated with:"
-                reason = f"{exc.code().name}: {exc.details()}"
-            else:
-                reason = str(getattr(exc, "message", "") or exc).splitlines()[0]
-            reason = reason[:200]
             raise StorageUnavailable(
-                f"the Milvus server {self._where} is unreachable ({reason}). Retry once it is back; "
+                f"the Milvus server {self._where} is unreachable ({_reason(exc)}). Retry once it is back; "
                 "nothing acknowledged is lost."
             ) from None
 
-    def _reload(self, name: str) -> None:
-        load = getattr(self._inner, "load_collection", None)
-        if load is None:  # a connection, not the client: its caller's next call through the client reloads
-            raise StorageUnavailable(f"the Milvus server {self._where} has not loaded {name} yet; retry shortly")
-        load(name, timeout=RELOAD_TIMEOUT)
+    def _reloading(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """`fn(*args, **kwargs)`; once more after loading its collection if the server had not loaded it. The
+        client and the connection it hands out both have `load_collection(name, timeout=...)`."""
+        try:
+            return fn(*args, **kwargs)
+        except self._milvus_error as exc:
+            name = args[0] if args and isinstance(args[0], str) else kwargs.get("collection_name")
+            if not (_not_loaded(exc) and isinstance(name, str)):
+                raise
+            self._inner.load_collection(name, timeout=RELOAD_TIMEOUT)
+            return fn(*args, **kwargs)
+
+
+def _reason(exc: BaseException) -> str:
+    import grpc
+
+    if isinstance(exc, grpc.RpcError):  # its str() begins "<_InactiveRpcError of RPC that terminated with:"
+        return f"{exc.code().name}: {exc.details()}"[:200]
+    return str(getattr(exc, "message", "") or exc).splitlines()[0][:200]

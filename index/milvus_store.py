@@ -97,7 +97,8 @@ class MilvusStore:
         from pymilvus.exceptions import MilvusException
 
         self.spec = spec
-        self.prefix = prefix or Settings.from_env().milvus_prefix
+        env = Settings.from_env()  # read once: the prefix (unless given) and the read deadline
+        self.prefix = prefix or env.milvus_prefix
         self.names = {k: f"{self.prefix}_{k}" for k in ("chunks", "sentences", "documents", "manifest")}
         self._manifest: dict[str, Any] | None = None
         self._write = threading.RLock()
@@ -132,7 +133,7 @@ class MilvusStore:
             reason = busy if spec.local and locked(Path(spec.uri)) else exc.message
             raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {reason}") from exc
         # from here on, a server lost mid-run answers StorageUnavailable (503), one line (index/milvus_guard.py)
-        self.client = guard(client, spec.redacted(), Settings.from_env().milvus_read_timeout)
+        self.client = guard(client, spec.redacted(), env.milvus_read_timeout)
         # pymilvus logs a traceback for each such failure, and every ~10 s while it reconnects: said once, above
         logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
         logging.getLogger("pymilvus.client.connection_manager").setLevel(logging.ERROR)

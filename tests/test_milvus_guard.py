@@ -19,7 +19,9 @@ class Flaky:
     """Raises the queued errors, one per call, then answers; records what was called."""
 
     def __init__(self, *errors: Exception) -> None:
-        self.errors, self.calls = list(errors), []  # type: ignore[var-annotated]
+        self.errors = list(errors)
+        self.calls: list[tuple[str, str]] = []
+        self.kwargs: dict[str, Any] = {}
 
     def search(self, collection_name: str, **kw: Any) -> str:
         self.calls.append(("search", collection_name))
