@@ -1,7 +1,8 @@
 """citeqa against a real Milvus standalone server (Milvus 2.3.5 from the `milvus` package's `milvus-server`,
 started once per session on free loopback ports; see tests/milvus_server.py): the schema's fallback on a server
 without BM25 functions, two round trips per question, the gold set within the tolerance of the milvus-lite
-test, uploads and deletes, two `qa serve` replicas sharing the server, and a replica with another model refused.
+test, uploads and deletes, two `qa serve` replicas sharing the server, a replica with another model refused, and
+the server frozen then killed under live replicas (503 in one line; last, since it ends the session's server).
 Skips where the `milvus` package is missing, except under CI=true.
 """
 
