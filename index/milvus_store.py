@@ -40,6 +40,7 @@ from index.formats import Part
 from index.local_store import make_doc
 from index.milvus_address import StoreSpec, chunk_id, locked, parse_store
 from index.milvus_guard import guard
+from index.milvus_inproc import inproc
 from index.milvus_insert import insert_rows
 from index.milvus_rows import PART_CHARS, document_rows, fit, sentence_record, summary_state
 from index.milvus_schema import DUMMY_DIM, Capabilities, create_collections, detect
@@ -134,6 +135,8 @@ class MilvusStore:
             raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {reason}") from exc
         # from here on, a server lost mid-run answers StorageUnavailable (503), one line (index/milvus_guard.py)
         self.client = guard(client, spec.redacted(), env.milvus_read_timeout)
+        if spec.local:  # a question's search and get on milvus-lite 3.x's engine, not over loopback gRPC
+            self.client = inproc(self.client, spec.uri)
         # pymilvus logs a traceback for each such failure, and every ~10 s while it reconnects: said once, above
         logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
         logging.getLogger("pymilvus.client.connection_manager").setLevel(logging.ERROR)

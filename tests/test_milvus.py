@@ -238,6 +238,49 @@ def test_a_question_costs_two_round_trips_on_lite(
         assert any(p["scores"]["lexical"] > 0 for p in result["passages"])
 
 
+def test_a_question_on_embedded_lite_3_is_read_in_process(lite: Settings, real_embedder) -> None:
+    """milvus-lite 3.x serves a .db from threads of this process: a question's search and get run on its engine
+    (index/milvus_inproc.py), not through loopback gRPC, and answer exactly as the gRPC reads do, an upload seen
+    at once. milvus-lite 2.x (a C++ server in a subprocess) is read over gRPC as before."""
+    from pymilvus.exceptions import MilvusException
+
+    from index.milvus_inproc import inproc
+    from tests.milvus_server import Counting
+
+    sync(lite, real_embedder)
+    engine = open_engine(lite, embedder=real_embedder)
+    store = engine.store
+    if LITE < (3, 0):
+        assert inproc(store.client, store.spec.uri) is store.client
+        return
+    in_proc, grpc_client = store.client, Counting(store.client._client)
+    in_proc._client = grpc_client
+    asked = [*QUESTIONS, "What does the US import from Guatemala?"]
+    tariff = "What tariff does the Quetzal Harbour Compact set?"
+
+    def both(q: str) -> tuple[dict, dict]:
+        """The question read on the engine, then through pymilvus and milvus-lite's gRPC server."""
+        store.client, grpc_client.calls[:] = in_proc, []
+        mine = engine.ask(q, top_k=5).to_dict()
+        assert not {"search", "get"} & set(grpc_client.calls), grpc_client.calls
+        store.client = grpc_client
+        over_grpc = engine.ask(q, top_k=5).to_dict()
+        assert grpc_client.calls == ["search", "get"]
+        return mine, over_grpc
+
+    for q in asked:
+        mine, over_grpc = both(q)
+        same_answer(mine, over_grpc)
+        assert mine["answer"] == over_grpc["answer"] and mine["confidence"] == over_grpc["confidence"]
+    store.client = in_proc
+    engine.add(NEW_DOC, "quetzal.txt")  # written through gRPC, read on the engine at once
+    mine, over_grpc = both(tariff)
+    assert mine["passages"][0]["doc_id"] == "quetzal" and "eleven dollars" in mine["answer"]["text"]
+    same_answer(mine, over_grpc)
+    with pytest.raises(MilvusException, match="not"):  # what the engine refuses, the client answers as it always has
+        inproc(grpc_client, store.spec.uri).get("no_such_collection", ids=["x#s0"])
+
+
 def test_a_replica_with_another_model_is_refused(lite: Settings, fake_embedder) -> None:
     from tests.conftest import FakeEmbedder
 
