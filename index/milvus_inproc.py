@@ -73,7 +73,8 @@ class _InProcess:
                 metric_type=params["metric_type"],
                 output_fields=kw.get("output_fields"),
                 anns_field="vector",
-                search_params=params,
+                # as milvus-lite's gRPC server passes them: {"ef": 600, "metric_type": "IP"}, not pymilvus's nesting
+                search_params={**(params.get("params") or {}), "metric_type": params["metric_type"]},
             )
         except self._refused:
             return self._client.search(collection_name, data=data, **kw)

@@ -238,7 +238,9 @@ def test_a_question_costs_two_round_trips_on_lite(
         assert any(p["scores"]["lexical"] > 0 for p in result["passages"])
 
 
-def test_a_question_on_embedded_lite_3_is_read_in_process(lite: Settings, real_embedder) -> None:
+def test_a_question_on_embedded_lite_3_is_read_in_process(
+    lite: Settings, real_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """milvus-lite 3.x serves a .db from threads of this process: a question's search and get run on its engine
     (index/milvus_inproc.py), not through loopback gRPC, and answer exactly as the gRPC reads do, an upload seen
     at once. milvus-lite 2.x (a C++ server in a subprocess) is read over gRPC as before."""
@@ -268,10 +270,22 @@ def test_a_question_on_embedded_lite_3_is_read_in_process(lite: Settings, real_e
         assert grpc_client.calls == ["search", "get"]
         return mine, over_grpc
 
+    searched: list[dict] = []
+    chunks = in_proc._db.get_collection(store.names["chunks"])
+    search = chunks.search
+
+    def spied(*a: Any, **kw: Any) -> Any:
+        searched.append(kw)
+        return search(*a, **kw)
+
+    monkeypatch.setattr(chunks, "search", spied)
     for q in asked:
         mine, over_grpc = both(q)
         same_answer(mine, over_grpc)
         assert mine["answer"] == over_grpc["answer"] and mine["confidence"] == over_grpc["confidence"]
+    # milvus-lite's gRPC server calls the same engine: it was asked the same search both ways
+    asked_of = [{k: kw[k] for k in ("top_k", "metric_type", "anns_field", "search_params")} for kw in searched]
+    assert len(asked_of) == 2 * len(asked) and asked_of[0::2] == asked_of[1::2], asked_of[:2]
     store.client = in_proc
     engine.add(NEW_DOC, "quetzal.txt")  # written through gRPC, read on the engine at once
     mine, over_grpc = both(tariff)
