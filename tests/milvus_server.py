@@ -97,6 +97,37 @@ class MilvusServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
 
+    def restart(self, timeout: float = 240, ports_free: float = 180) -> None:
+        """Start the server again after `kill`, on the same ports and data. The `milvus` launcher checks each port
+        by binding it without SO_REUSEADDR and, when that fails, silently takes the next free one: after a crash
+        with clients connected the dead server's sockets sit in TIME_WAIT for about 60 s, and a restart within
+        that time listened on every port + 1, where no client looks. So it waits until every port binds."""
+        args = [str(a) for a in self.proc.args] if isinstance(self.proc.args, list) else []  # start() gave a list
+        ports = [int(v) for flag, v in zip(args, args[1:]) if flag.endswith("-port")]
+        deadline = time.monotonic() + ports_free
+        while not all(_bindable(p) for p in ports):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"ports {[p for p in ports if not _bindable(p)]} still taken after {ports_free:.0f}s"
+                )
+            time.sleep(1)
+        _wait_peer_port_free(ports_free)
+        with open(self.data / "launcher.log", "a") as out:
+            self.proc = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        _wait_ready(self, timeout)
+
+
+def _bindable(port: int) -> bool:
+    """Whether `port` binds as the `milvus` launcher binds it (no SO_REUSEADDR: a socket in TIME_WAIT blocks it)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
 
 ETCD_PEER_PORT = 2380  # embedded etcd's peer port: fixed, so one milvus-server per machine at a time
 
