@@ -84,6 +84,9 @@ def _eq(field: str, value: str) -> str:
     return f"{field} == {json.dumps(value, ensure_ascii=False)}"
 
 
+# how long pymilvus waits for an embedded milvus-lite to accept the first connection (its default, 10 s, is what
+# a server gets): milvus-lite 2.x starts a C++ server in a subprocess, which once took longer on a loaded machine
+LITE_CONNECT_S = 60
 SEAL_AFTER = 64  # documents written before `merge` seals them (milvus-lite otherwise scans unsealed rows per search)
 
 
@@ -128,7 +131,7 @@ class MilvusStore:
         if spec.local and locked(Path(spec.uri)):
             raise CiteqaError(f"cannot open the Milvus store {spec.redacted()}: {busy}")
         try:
-            client = MilvusClient(uri=spec.uri, token=spec.token or "")
+            client = MilvusClient(uri=spec.uri, token=spec.token or "", timeout=LITE_CONNECT_S if spec.local else None)
             self._collections = set(client.list_collections())
         except MilvusException as exc:
             reason = busy if spec.local and locked(Path(spec.uri)) else exc.message
