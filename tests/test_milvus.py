@@ -295,6 +295,56 @@ def test_a_question_on_embedded_lite_3_is_read_in_process(
         inproc(grpc_client, store.spec.uri).get("no_such_collection", ids=["x#s0"])
 
 
+@pytest.mark.slow
+def test_concurrent_questions_on_lite_answer_as_one_at_a_time(default_corpus: Path, tmp_path: Path) -> None:
+    """`qa serve` on a milvus-lite store: its worker threads read the engine at once (in process on 3.x). Eight
+    clients asking ten questions each at the same time get 200 and exactly the answers of one-at-a-time asks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {
+        **os.environ,
+        "CITEQA_STORE": f"milvus://{tmp_path / 'served.db'}",
+        "CITEQA_CORPUS": str(default_corpus),
+        "CITEQA_INDEX": str(tmp_path / "idx"),
+    }
+    subprocess.run([sys.executable, "-m", "cli", "index"], cwd=ROOT, env=env, check=True, capture_output=True)
+    port, log = _free_port(), tmp_path / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
+    asked = [*QUESTIONS, "What does the US import from Guatemala?", "What is the GDP of Guatemala?"]
+
+    def seen(r: httpx.Response) -> tuple[int, list[tuple[str, int, float]], str | None]:
+        j = r.json()
+        answer = (j["answer"] or {}).get("text")
+        return r.status_code, [(p["doc_id"], p["start"], round(p["score"], 4)) for p in j["passages"]], answer
+
+    def client(i: int) -> list[tuple[str, Any]]:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+            return [
+                (q, seen(c.post("/v1/ask", json={"question": q})))
+                for q in (asked[(i + j) % len(asked)] for j in range(10))
+            ]
+
+    try:
+        _wait(f"http://127.0.0.1:{port}/health", proc, log)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+            alone = {q: seen(c.post("/v1/ask", json={"question": q})) for q in asked}
+        assert all(v[0] == 200 and v[1] for v in alone.values()), alone
+        with ThreadPoolExecutor(8) as pool:
+            together = [x for batch in pool.map(client, range(8)) for x in batch]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert len(together) == 80
+    assert [(q, got) for q, got in together if got != alone[q]] == []
+    assert "Traceback" not in log.read_text()
+
+
 def test_a_replica_with_another_model_is_refused(lite: Settings, fake_embedder) -> None:
     from tests.conftest import FakeEmbedder
 
