@@ -68,6 +68,8 @@ class MilvusServer:
     uri: str
     proc: subprocess.Popen
     data: Path
+    cmd: list[str]  # the launcher command, every port fixed in it: `restart` runs it again
+    ports: list[int]
 
     def log_tail(self, chars: int = 3000) -> str:
         logs = self.data / "logs"
@@ -102,26 +104,25 @@ class MilvusServer:
         by binding it without SO_REUSEADDR and, when that fails, silently takes the next free one: after a crash
         with clients connected the dead server's sockets sit in TIME_WAIT for about 60 s, and a restart within
         that time listened on every port + 1, where no client looks. So it waits until every port binds."""
-        args = [str(a) for a in self.proc.args] if isinstance(self.proc.args, list) else []  # start() gave a list
-        ports = [int(v) for flag, v in zip(args, args[1:]) if flag.endswith("-port")]
         deadline = time.monotonic() + ports_free
-        while not all(_bindable(p) for p in ports):
+        while taken := [p for p in self.ports if not _bindable(p)]:
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"ports {[p for p in ports if not _bindable(p)]} still taken after {ports_free:.0f}s"
-                )
+                raise TimeoutError(f"ports {taken} still taken after {ports_free:.0f}s")
             time.sleep(1)
         _wait_peer_port_free(ports_free)
         with open(self.data / "launcher.log", "a") as out:
             self.proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                self.cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
             )
         _wait_ready(self, timeout)
 
 
-def _bindable(port: int) -> bool:
-    """Whether `port` binds as the `milvus` launcher binds it (no SO_REUSEADDR: a socket in TIME_WAIT blocks it)."""
+def _bindable(port: int, reuse: bool = False) -> bool:
+    """Whether `port` binds on 127.0.0.1; without `reuse` (SO_REUSEADDR) as the `milvus` launcher binds it, where a
+    socket in TIME_WAIT blocks it."""
     with socket.socket() as s:
+        if reuse:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
@@ -135,18 +136,12 @@ ETCD_PEER_PORT = 2380  # embedded etcd's peer port: fixed, so one milvus-server 
 def _wait_peer_port_free(timeout: float) -> None:
     """Wait while another milvus-server on this machine holds embedded etcd's fixed peer port."""
     deadline = time.monotonic() + timeout
-    while True:
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", ETCD_PEER_PORT))
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"port {ETCD_PEER_PORT} (embedded etcd) stayed taken for {timeout:.0f}s: "
-                        "another milvus-server runs on this machine"
-                    ) from None
+    while not _bindable(ETCD_PEER_PORT, reuse=True):
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"port {ETCD_PEER_PORT} (embedded etcd) stayed taken for {timeout:.0f}s: "
+                "another milvus-server runs on this machine"
+            )
         time.sleep(2)
 
 
@@ -158,16 +153,17 @@ def start(data: Path, timeout: float = 240, wait_for_other: float = 900) -> Milv
     _wait_peer_port_free(wait_for_other)
     data.mkdir(parents=True, exist_ok=True)
     ports = dict(zip(PORTS, free_ports(len(PORTS))))
+    cmd = command(exe, data, ports)
     out = open(data / "launcher.log", "w")  # noqa: SIM115 - the child keeps writing to it
     proc = subprocess.Popen(
-        command(exe, data, ports),
+        cmd,
         stdout=out,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
     out.close()
-    server = MilvusServer(f"http://127.0.0.1:{ports['proxy_port']}", proc, data)
+    server = MilvusServer(f"http://127.0.0.1:{ports['proxy_port']}", proc, data, cmd, list(ports.values()))
     try:
         _wait_ready(server, timeout)
     except BaseException:
